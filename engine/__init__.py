@@ -1,0 +1,67 @@
+"""ConvPad's engine: the lecture's networks in PyTorch, traced layer by layer.
+
+Public API::
+
+    from engine import load_model, list_models
+    m = load_model("digits", device="auto")   # "xo-toy" | "xo" | "digits"
+    x = m.preprocess(drawing)                 # 2-D ink in [0, 1] → input_shape
+    p = m.predict(drawings)                   # (N, H, W) → (N, len(classes))
+    t = m.trace(x)                            # → Trace(layers=[Layer…], probabilities)
+
+Importing this package does not import torch: ``list_models`` and the model specs are
+plain data, and the torch-backed names (``load_model``, ``Model``, ``Trace`` …) load
+on first use. That lets the GUI show its window while torch is still importing.
+No module under ``engine`` imports Qt.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.registry import MODELS, ModelSpec, list_models, model_spec
+
+if TYPE_CHECKING:
+    from engine.api import Model
+
+__all__ = [
+    "MODELS",
+    "Layer",
+    "Model",
+    "ModelSpec",
+    "ReceptiveField",
+    "Trace",
+    "WeightsError",
+    "available_devices",
+    "device_name",
+    "list_models",
+    "load_model",
+    "model_spec",
+]
+
+_LAZY = {
+    "Model": "engine.api",
+    "available_devices": "engine.api",
+    "device_name": "engine.api",
+    "Layer": "engine.tracing",
+    "Trace": "engine.tracing",
+    "ReceptiveField": "engine.tracing",
+    "WeightsError": "engine.weights",
+}
+
+
+def load_model(name: str, device: str = "auto", weights: str | Path | None = None) -> Model:
+    """Load shipped model ``name`` onto ``device`` ("auto", "cpu", "cuda", "mps").
+
+    See :func:`engine.api.load_model`; this wrapper only defers importing torch.
+    """
+    from engine.api import load_model as _load_model
+
+    return _load_model(name, device=device, weights=weights)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -1,0 +1,209 @@
+"""The engine's public face: load a shipped model, preprocess, predict, trace.
+
+A :class:`Model` bundles the ``nn.Module`` with what callers need around it — its
+classes, its input shape, the preprocessing its training data went through, and the
+device it runs on — so the GUI, the CLI and a notebook all drive it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine import preprocessing
+from engine.models import DigitsCNN, XOCNN, XOToyNet
+from engine.registry import ModelSpec, model_spec
+from engine.tracing import Trace, receptive_fields, trace_module
+from engine.weights import load_weights, read_card
+
+ARCHITECTURES: dict[str, Callable[[], nn.Module]] = {
+    "xo-toy": XOToyNet,
+    "xo": XOCNN,
+    "digits": DigitsCNN,
+}
+
+# Images per forward pass in predict(): large enough to keep the CPU busy, small enough
+# that a 10,000-image evaluation never holds more than a few MB of activations.
+BATCH = 512
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"`` → CUDA when available, else MPS when available, else CPU.
+
+    An explicit device that is not available raises ``ValueError`` saying so, rather
+    than failing later inside the first forward pass.
+    """
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but this torch build sees no CUDA GPU")
+    if dev.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise ValueError("device 'mps' asked for, but MPS is not available here")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or mps")
+    return dev
+
+
+def available_devices() -> list[str]:
+    """Devices this machine can run on, CPU first (what a device picker offers)."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def device_name(device: str | torch.device) -> str:
+    """A human name for a device: "CPU", or the GPU's marketing name."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    if dev.type == "mps":
+        return "Apple GPU (MPS)"
+    return "CPU"
+
+
+class Model:
+    """A shipped network, ready to preprocess drawings, predict and trace.
+
+    Use :func:`load_model` to get one. ``classes`` and ``input_shape`` come from the
+    registry; ``card`` is the JSON model card shipped beside the weights.
+    """
+
+    def __init__(self, spec: ModelSpec, module: nn.Module, device: torch.device) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.classes: list[str] = list(spec.classes)
+        self.input_shape: tuple[int, int, int] = spec.input_shape
+        self.device = device
+        self.module = module.to(device).eval()
+        self.card = read_card(spec.card_path)
+        # Weights never change while a model is loaded: copy them to numpy once, not on
+        # every traced frame (the digits dense layer alone is 6.5 MB).
+        self._weights: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
+        for name, child in self.module.named_children():
+            w = getattr(child, "weight", None)
+            b = getattr(child, "bias", None)
+            if isinstance(w, torch.Tensor):
+                self._weights[name] = (_frozen(w), _frozen(b) if isinstance(b, torch.Tensor) else None)
+        self._fields = receptive_fields(self.module, self.input_shape[-1])
+
+    def __repr__(self) -> str:
+        return f"<Model {self.name!r} on {self.device}>"
+
+    @property
+    def device_name(self) -> str:
+        return device_name(self.device)
+
+    def is_blank(self, img: np.ndarray) -> bool:
+        """True when a drawing holds no ink (an empty canvas: no prediction)."""
+        return preprocessing.is_blank(preprocessing.as_ink(img, invert=False))
+
+    def preprocess(self, img: np.ndarray, invert: bool | None = False) -> np.ndarray:
+        """A raw drawing (2-D, ink 1 on 0) → a float32 array of ``input_shape``.
+
+        28×28 models get MNIST's crop/scale/centre-of-mass recipe; the X/O toy gets
+        the lecture's 9×9 grid of ±1. ``invert=None`` detects dark-on-light images by
+        their border; ``True`` inverts always (see :func:`engine.preprocessing.as_ink`).
+        """
+        ink = preprocessing.as_ink(img, invert=invert)
+        if self.name == "xo-toy":
+            grid = preprocessing.xo_grid(ink, size=self.input_shape[-1])
+        else:
+            grid = preprocessing.mnist_style(ink, size=self.input_shape[-1])
+        return grid.reshape(self.input_shape)
+
+    def _tensor(self, x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
+
+    def _probabilities(self, out: torch.Tensor) -> torch.Tensor:
+        if self.name != "xo-toy":
+            return out
+        # The toy's votes are non-negative; its "probability" of X is X's share of
+        # all votes. No votes at all (no feature matched anything) is a tie.
+        total = out.sum(dim=1, keepdim=True)
+        share = out / total.clamp_min(1e-12)
+        return torch.where(total > 0, share, torch.full_like(out, 1.0 / out.shape[1]))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities for model-ready inputs ``(N, *input_shape)``, no preprocessing."""
+        x = np.asarray(x, np.float32).reshape(-1, *self.input_shape)
+        outs = []
+        with torch.inference_mode():
+            for start in range(0, len(x), BATCH):
+                out = self.module(self._tensor(x[start : start + BATCH]))
+                outs.append(self._probabilities(out).float().cpu().numpy())
+        return np.concatenate(outs) if outs else np.zeros((0, len(self.classes)), np.float32)
+
+    def predict(self, imgs: np.ndarray, invert: bool | None = False) -> np.ndarray:
+        """Raw drawings ``(N, H, W)`` (or one ``(H, W)``) → ``(N, len(classes))`` probabilities.
+
+        Each drawing is preprocessed as in :meth:`preprocess`. A blank drawing has no
+        prediction: its row is NaN, so it is never mistaken for a confident class.
+        """
+        imgs = np.asarray(imgs)
+        if imgs.ndim == 2:
+            imgs = imgs[None]
+        if imgs.ndim != 3:
+            raise ValueError(f"expected drawings of shape (N, H, W), got {imgs.shape}")
+        inks = [preprocessing.as_ink(im, invert=invert) for im in imgs]
+        blank = np.array([preprocessing.is_blank(ink) for ink in inks], bool)
+        x = np.stack([self.preprocess(ink) for ink in inks]) if len(inks) else np.zeros(
+            (0, *self.input_shape), np.float32
+        )
+        probs = self.forward(x)
+        probs[blank] = np.nan
+        return probs
+
+    def trace(self, x: np.ndarray) -> Trace:
+        """Run one model-ready input (``input_shape``) and record every layer."""
+        x = np.asarray(x, np.float32)
+        if x.shape != self.input_shape and x.shape != self.input_shape[1:]:
+            raise ValueError(
+                f"{self.name} traces one input of shape {self.input_shape}, got {x.shape}; "
+                "call preprocess() on a raw drawing first"
+            )
+        t = self._tensor(x.reshape(1, *self.input_shape))
+        layers = trace_module(
+            self.module, t, self._weights, self._fields, head="votes" if self.name == "xo-toy" else "dense"
+        )
+        final = torch.from_numpy(layers[-1].output[None])
+        probs = self._probabilities(final)[0].numpy().astype(np.float32)
+        return Trace(layers=layers, probabilities=probs, classes=list(self.classes))
+
+
+def _frozen(t: torch.Tensor) -> np.ndarray:
+    a = t.detach().float().cpu().numpy().copy()
+    a.flags.writeable = False
+    return a
+
+
+def build_module(name: str) -> nn.Module:
+    """A freshly initialised (untrained) module of the named architecture."""
+    model_spec(name)
+    return ARCHITECTURES[name]()
+
+
+def load_model(name: str, device: str = "auto", weights: str | Path | None = None) -> Model:
+    """Load shipped model ``name`` ("xo-toy", "xo" or "digits") onto ``device``.
+
+    ``weights`` overrides the shipped safetensors file. Raises ``ValueError`` for an
+    unknown name or unavailable device and :class:`engine.WeightsError` for a bad file.
+    """
+    spec = model_spec(name)
+    dev = resolve_device(device)
+    module = build_module(name)
+    load_weights(module, weights if weights is not None else spec.weights_path)
+    return Model(spec, module, dev)

@@ -1,0 +1,138 @@
+"""The three networks ConvPad shows, written to read like the lecture's figures.
+
+Each class is a plain ``nn.Module`` whose ``forward`` walks top to bottom through the
+same layers the seed draws. The tracer relies on that: every layer is its own named
+child module, called exactly once, in order, so a forward hook on each child sees the
+whole data flow. Keep it that way when adding a model (no functional ``F.relu`` in
+``forward``: it would be invisible to the trace).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+# The lecture's three 3×3 features of an X, in the slide order: the "\" diagonal, the
+# X centre, the "/" diagonal (pixels are +1 ink, -1 background).
+XO_TOY_FEATURES = torch.tensor(
+    [
+        [[1, -1, -1], [-1, 1, -1], [-1, -1, 1]],
+        [[1, -1, 1], [-1, 1, -1], [1, -1, 1]],
+        [[-1, -1, 1], [-1, 1, -1], [1, -1, -1]],
+    ],
+    dtype=torch.float32,
+)
+
+
+class XOToyNet(nn.Module):
+    """The seed's X/O case study: match three features, pool, rectify, vote.
+
+    The convolution is the lecture's "normalised matching": each feature's ±1 weights
+    are divided by 9, so a perfect match scores 1.00 and every cell is (agreeing pixels
+    - disagreeing pixels) / 9, which is where the slide's 0.77 and -0.11 come from.
+    Pooling keeps the partial windows on the right/bottom edge (ceil mode), so 7×7
+    becomes 4×4 as in the slides. Every rectified pooled value then casts a weighted
+    vote for X and for O (``votes``, no bias); see :func:`xo_toy_state_dict` for how the
+    vote weights are set by hand.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, kernel_size=3, bias=False)
+        self.pool = nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=True)
+        self.relu = nn.ReLU()
+        self.flatten = nn.Flatten()
+        self.votes = nn.Linear(3 * 4 * 4, 2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)  # (N, 3, 7, 7) feature maps
+        x = self.pool(x)  # (N, 3, 4, 4)
+        x = self.relu(x)
+        x = self.flatten(x)  # (N, 48) feature values
+        return self.votes(x)  # (N, 2) votes for X and O
+
+
+class DigitsCNN(nn.Module):
+    """The Keras model at the end of the seed, in PyTorch.
+
+    ``Conv2D(32, 3, relu) → MaxPool(2, 2) → Conv2D(64, 3, relu) → MaxPool(2, 2) →
+    Flatten → Dense(1024, relu) → Dense(10, softmax)`` on a 28×28 grey image.
+    Keras' Conv2D defaults to 'valid' padding, hence 28 → 26 → 13 → 11 → 5.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, kernel_size=3)
+        self.relu1 = nn.ReLU()
+        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.conv2 = nn.Conv2d(32, 64, kernel_size=3)
+        self.relu2 = nn.ReLU()
+        self.pool2 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(64 * 5 * 5, 1024)
+        self.relu3 = nn.ReLU()
+        self.fc2 = nn.Linear(1024, 10)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.relu1(self.conv1(x)))  # (N, 32, 13, 13)
+        x = self.pool2(self.relu2(self.conv2(x)))  # (N, 64, 5, 5)
+        x = self.flatten(x)
+        x = self.relu3(self.fc1(x))  # (N, 1024)
+        return self.softmax(self.fc2(x))  # (N, 10) probabilities
+
+
+class XOCNN(nn.Module):
+    """A small member of the digits family that tells a drawn X from a drawn O.
+
+    Same shape of network as :class:`DigitsCNN` with fewer filters (8 and 16) and a
+    64-wide dense layer: two classes of bold strokes need far less capacity, and the
+    smaller mosaics are easier to read on a projector.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, kernel_size=3)
+        self.relu1 = nn.ReLU()
+        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.conv2 = nn.Conv2d(8, 16, kernel_size=3)
+        self.relu2 = nn.ReLU()
+        self.pool2 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(16 * 5 * 5, 64)
+        self.relu3 = nn.ReLU()
+        self.fc2 = nn.Linear(64, 2)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.relu1(self.conv1(x)))  # (N, 8, 13, 13)
+        x = self.pool2(self.relu2(self.conv2(x)))  # (N, 16, 5, 5)
+        x = self.flatten(x)
+        x = self.relu3(self.fc1(x))  # (N, 64)
+        return self.softmax(self.fc2(x))  # (N, 2) probabilities
+
+
+def xo_toy_state_dict() -> dict[str, torch.Tensor]:
+    """The toy's weights, all set by hand from the lecture — nothing here is trained.
+
+    ``conv``: the three ±1 features divided by 9 (normalised matching).
+
+    ``votes``: "every value gets a vote, depending on how strongly it predicts X or O".
+    Run the slide's X and a 9×9 O (:mod:`engine.seed`) through conv → pool → ReLU to
+    get each class's 48 prototype values. A value votes for X with weight
+    ``max(x_i − o_i, 0)`` — how much higher it is on the X than on the O — and for O
+    with ``max(o_i − x_i, 0)``; each row is scaled to sum to 1, so a class's vote is a
+    weighted mean of feature values and a perfect match of its strongest cells scores
+    1.0. The slide's X then gets 0.74 for X vs 0.33 for O; the O gets 1.00 for O.
+    """
+    from engine.seed import SEED_O, SEED_X  # data, not architecture: keep it out of import time
+
+    net = XOToyNet()
+    with torch.no_grad():
+        net.conv.weight.copy_(XO_TOY_FEATURES[:, None] / 9.0)
+        feats = net.relu(net.pool(net.conv(torch.tensor(np.stack([SEED_X, SEED_O]))[:, None])))
+        x_proto, o_proto = net.flatten(feats)
+        votes = torch.stack([(x_proto - o_proto).clamp_min(0), (o_proto - x_proto).clamp_min(0)])
+        net.votes.weight.copy_(votes / votes.sum(dim=1, keepdim=True))
+    return {k: v.clone() for k, v in net.state_dict().items()}
