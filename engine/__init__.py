@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.registry import MODELS, ModelSpec, list_models, model_spec
+from engine.seed import PRESETS
 
 if TYPE_CHECKING:
     from engine.api import Model
 
 __all__ = [
     "MODELS",
+    "PRESETS",
+    "ImageError",
     "Layer",
     "Model",
     "ModelSpec",
@@ -38,6 +41,7 @@ __all__ = [
     "list_models",
     "load_model",
     "model_spec",
+    "read_image",
 ]
 
 _LAZY = {
@@ -48,6 +52,8 @@ _LAZY = {
     "Trace": "engine.tracing",
     "ReceptiveField": "engine.tracing",
     "WeightsError": "engine.weights",
+    "ImageError": "engine.imaging",
+    "read_image": "engine.imaging",
 }
 
 

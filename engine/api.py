@@ -15,9 +15,15 @@ import torch
 from torch import nn
 
 from engine import preprocessing
-from engine.models import DigitsCNN, XOCNN, XOToyNet
+from engine.models import XOCNN, DigitsCNN, XOToyNet
 from engine.registry import ModelSpec, model_spec
-from engine.tracing import Trace, receptive_fields, trace_module
+from engine.tracing import (
+    Trace,
+    check_sequential,
+    receptive_fields,
+    sequential_children,
+    trace_module,
+)
 from engine.weights import load_weights, read_card
 
 ARCHITECTURES: dict[str, Callable[[], nn.Module]] = {
@@ -97,8 +103,15 @@ class Model:
             w = getattr(child, "weight", None)
             b = getattr(child, "bias", None)
             if isinstance(w, torch.Tensor):
-                self._weights[name] = (_frozen(w), _frozen(b) if isinstance(b, torch.Tensor) else None)
+                self._weights[name] = (
+                    _frozen(w),
+                    _frozen(b) if isinstance(b, torch.Tensor) else None,
+                )
         self._fields = receptive_fields(self.module, self.input_shape[-1])
+        # The toy's last layer casts votes; the others end in a softmax.
+        self._votes = spec.name == "xo-toy"
+        self._children = sequential_children(self.module, head="votes" if self._votes else "dense")
+        check_sequential(self.module, self._children, self.input_shape, self.device)
 
     def __repr__(self) -> str:
         return f"<Model {self.name!r} on {self.device}>"
@@ -111,7 +124,7 @@ class Model:
         """True when a drawing holds no ink (an empty canvas: no prediction)."""
         return preprocessing.is_blank(preprocessing.as_ink(img, invert=False))
 
-    def preprocess(self, img: np.ndarray, invert: bool | None = False) -> np.ndarray:
+    def preprocess(self, img: np.ndarray, invert: bool | None = None) -> np.ndarray:
         """A raw drawing (2-D, ink 1 on 0) → a float32 array of ``input_shape``.
 
         28×28 models get MNIST's crop/scale/centre-of-mass recipe; the X/O toy gets
@@ -128,14 +141,16 @@ class Model:
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
 
-    def _probabilities(self, out: torch.Tensor) -> torch.Tensor:
-        if self.name != "xo-toy":
+    def _probabilities(self, out: np.ndarray) -> np.ndarray:
+        """Rows of class probabilities from the network's last layer (N, classes)."""
+        out = np.asarray(out, np.float32)
+        if not self._votes:
             return out
         # The toy's votes are non-negative; its "probability" of X is X's share of
         # all votes. No votes at all (no feature matched anything) is a tie.
-        total = out.sum(dim=1, keepdim=True)
-        share = out / total.clamp_min(1e-12)
-        return torch.where(total > 0, share, torch.full_like(out, 1.0 / out.shape[1]))
+        total = out.sum(axis=1, keepdims=True)
+        share = out / np.maximum(total, 1e-12)
+        return np.where(total > 0, share, np.float32(1.0 / out.shape[1])).astype(np.float32)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for model-ready inputs ``(N, *input_shape)``, no preprocessing."""
@@ -144,10 +159,10 @@ class Model:
         with torch.inference_mode():
             for start in range(0, len(x), BATCH):
                 out = self.module(self._tensor(x[start : start + BATCH]))
-                outs.append(self._probabilities(out).float().cpu().numpy())
+                outs.append(self._probabilities(out.float().cpu().numpy()))
         return np.concatenate(outs) if outs else np.zeros((0, len(self.classes)), np.float32)
 
-    def predict(self, imgs: np.ndarray, invert: bool | None = False) -> np.ndarray:
+    def predict(self, imgs: np.ndarray, invert: bool | None = None) -> np.ndarray:
         """Raw drawings ``(N, H, W)`` (or one ``(H, W)``) → ``(N, len(classes))`` probabilities.
 
         Each drawing is preprocessed as in :meth:`preprocess`. A blank drawing has no
@@ -160,8 +175,10 @@ class Model:
             raise ValueError(f"expected drawings of shape (N, H, W), got {imgs.shape}")
         inks = [preprocessing.as_ink(im, invert=invert) for im in imgs]
         blank = np.array([preprocessing.is_blank(ink) for ink in inks], bool)
-        x = np.stack([self.preprocess(ink) for ink in inks]) if len(inks) else np.zeros(
-            (0, *self.input_shape), np.float32
+        x = (
+            np.stack([self.preprocess(ink, invert=False) for ink in inks])
+            if len(inks)
+            else np.zeros((0, *self.input_shape), np.float32)
         )
         probs = self.forward(x)
         probs[blank] = np.nan
@@ -170,18 +187,29 @@ class Model:
     def trace(self, x: np.ndarray) -> Trace:
         """Run one model-ready input (``input_shape``) and record every layer."""
         x = np.asarray(x, np.float32)
-        if x.shape != self.input_shape and x.shape != self.input_shape[1:]:
+        if x.shape not in (self.input_shape, self.input_shape[1:]):
             raise ValueError(
                 f"{self.name} traces one input of shape {self.input_shape}, got {x.shape}; "
                 "call preprocess() on a raw drawing first"
             )
         t = self._tensor(x.reshape(1, *self.input_shape))
-        layers = trace_module(
-            self.module, t, self._weights, self._fields, head="votes" if self.name == "xo-toy" else "dense"
-        )
-        final = torch.from_numpy(layers[-1].output[None])
-        probs = self._probabilities(final)[0].numpy().astype(np.float32)
-        return Trace(layers=layers, probabilities=probs, classes=list(self.classes))
+        layers = trace_module(self._children, t, self._weights, self._fields)
+        last = layers[-1].output
+        probs = _vote_share(last) if self._votes else last.copy()
+        return Trace(layers=layers, probabilities=probs, classes=self.classes)
+
+
+def _vote_share(votes: np.ndarray) -> np.ndarray:
+    """One image's votes → each class's share (the same rule as ``_probabilities``).
+
+    Plain Python on a two-element vector: numpy's per-call overhead would cost more than
+    the toy network's whole forward pass, which is traced on every frame.
+    """
+    values = [float(v) for v in votes]
+    total = sum(values)
+    if total <= 0:
+        return np.full(len(values), 1.0 / len(values), np.float32)
+    return np.array([v / total for v in values], np.float32)
 
 
 def _frozen(t: torch.Tensor) -> np.ndarray:

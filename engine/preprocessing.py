@@ -132,6 +132,11 @@ def _area_mean(a: np.ndarray, nh: int, nw: int) -> np.ndarray:
     xi = np.round(xs).astype(int)
     s = np.zeros((h + 1, w + 1), np.float64)
     s[1:, 1:] = a.cumsum(0).cumsum(1)
-    total = s[yi[1:]][:, xi[1:]] - s[yi[:-1]][:, xi[1:]] - s[yi[1:]][:, xi[:-1]] + s[yi[:-1]][:, xi[:-1]]
+    total = (
+        s[yi[1:]][:, xi[1:]]
+        - s[yi[:-1]][:, xi[1:]]
+        - s[yi[1:]][:, xi[:-1]]
+        + s[yi[:-1]][:, xi[:-1]]
+    )
     area = np.outer(np.diff(yi), np.diff(xi)).astype(np.float64)
     return (total / np.maximum(area, 1)).astype(np.float32)

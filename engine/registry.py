@@ -47,7 +47,8 @@ MODELS: dict[str, ModelSpec] = {
             title="X/O CNN (trained on drawn strokes)",
             classes=("X", "O"),
             input_shape=(1, 28, 28),
-            description="A small trained CNN of the digits family telling a drawn X from a drawn O.",
+            description="A small trained CNN of the digits family that tells a drawn X "
+            "from a drawn O.",
         ),
         ModelSpec(
             name="digits",
@@ -71,6 +72,4 @@ def model_spec(name: str) -> ModelSpec:
     try:
         return MODELS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}; choose one of: {', '.join(MODELS)}"
-        ) from None
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}") from None

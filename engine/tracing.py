@@ -1,13 +1,14 @@
 """One forward pass, one plain record of every layer.
 
-:func:`trace_module` runs a model once with a forward hook on each of its named child
-layers and returns a :class:`Trace`: a list of :class:`Layer` dataclasses holding numpy
+:func:`trace_module` runs a model once, child layer by child layer, and the caller wraps
+the result in a :class:`Trace`: a list of :class:`Layer` dataclasses holding numpy
 arrays. The GUI renders those records and never touches ``nn.Module`` internals, so a
 panel does not know (or care) which model produced a layer.
 
-Everything captured on the device is concatenated and copied to the host in a single
-transfer per call: on CUDA one synchronising copy costs about as much as one small
-kernel, and a dozen separate ``.cpu()`` calls per frame would dominate a live trace.
+On a GPU everything captured is concatenated and copied to the host in a single transfer
+per call: one synchronising copy costs about as much as one small kernel, and a dozen
+separate ``.cpu()`` calls per frame would dominate a live trace. On the CPU the outputs
+are handed over as numpy views, with no copy at all.
 """
 
 from __future__ import annotations
@@ -113,45 +114,74 @@ def _first(v: int | tuple[int, ...]) -> int:
     return v[0] if isinstance(v, tuple) else int(v)
 
 
-def trace_module(
+def sequential_children(module: nn.Module, head: str = "dense") -> list[tuple[str, nn.Module, str]]:
+    """The module's children as (name, module, kind), to be run in order by the tracer.
+
+    ``head`` is the kind given to the last layer when it is a plain dense layer
+    ("votes" for the X/O toy). Kinds are worked out here, once per model, not per frame.
+
+    Tracing walks the children one after another instead of hooking ``forward``: a
+    hook costs a registration, a removal and a Python call per layer per frame, which
+    more than doubles the time of a 0.1 ms network. The walk is only right for models
+    whose ``forward`` calls each child once, in definition order (ours do, by design:
+    see :mod:`engine.models`); :func:`check_sequential` verifies that once per model.
+    """
+    children = [(name, child, layer_kind(child)) for name, child in module.named_children()]
+    if children and children[-1][2] == "dense":
+        children[-1] = (*children[-1][:2], head)
+    return children
+
+
+def check_sequential(
     module: nn.Module,
+    children: list[tuple[str, nn.Module, str]],
+    input_shape: tuple[int, ...],
+    device: torch.device,
+) -> None:
+    """Raise ``TypeError`` if walking ``children`` in order does not reproduce ``forward``."""
+    x = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0)).to(device)
+    with torch.inference_mode():
+        want = module(x)
+        got = x
+        for _, child, _ in children:
+            got = child(got)
+    if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-4, atol=1e-5):
+        raise TypeError(
+            f"{type(module).__name__}.forward is not its children called in order; "
+            "engine.tracing cannot trace it (see engine/models.py)"
+        )
+
+
+def trace_module(
+    children: list[tuple[str, nn.Module, str]],
     x: torch.Tensor,
     weights: dict[str, tuple[np.ndarray | None, np.ndarray | None]],
     fields: dict[str, ReceptiveField | None],
-    head: str,
 ) -> list[Layer]:
-    """Run ``module`` once on ``x`` (batch of one) and record every child's output.
+    """Run ``x`` (a batch of one) through ``children`` in order, recording every output.
 
-    ``weights`` maps child name → (weight, bias) numpy arrays cached by the caller;
-    ``head`` is the kind given to the last layer when it is not a softmax ("votes" for
-    the X/O toy). Returns the layers, input first; the last one is the model's output.
+    ``children`` comes from :func:`sequential_children`; ``weights`` maps child name →
+    (weight, bias) numpy arrays cached by the caller. Returns the layers, input first;
+    the last one is the model's output.
     """
-    captured: list[tuple[str, nn.Module, torch.Tensor]] = []
+    outs = [x]
+    with torch.inference_mode():
+        h = x
+        for _, child, _ in children:
+            h = child(h)
+            outs.append(h)
+    if x.device.type == "cpu":
+        # CPU tensors share memory with numpy: no copy at all. Every output is a fresh
+        # tensor (no in-place layers), so these views stay valid.
+        arrays = [t.numpy()[0] for t in outs]
+    else:
+        # One host transfer for everything: flatten, concatenate, copy, split in numpy.
+        flat = torch.cat([t.reshape(-1).float() for t in outs]).cpu().numpy()
+        pieces = np.split(flat, np.cumsum([t.numel() for t in outs])[:-1])
+        arrays = [piece.reshape(t.shape[1:]) for piece, t in zip(pieces, outs, strict=False)]
 
-    def hook(mod: nn.Module, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        captured.append((names[mod], mod, out))
-
-    names = {child: name for name, child in module.named_children()}
-    handles = [child.register_forward_hook(hook) for child in names]
-    try:
-        with torch.inference_mode():
-            module(x)
-    finally:
-        for h in handles:
-            h.remove()
-
-    # One host transfer for everything: flatten, concatenate, copy, split in numpy.
-    tensors = [x] + [out for _, _, out in captured]
-    flat = torch.cat([t.reshape(-1).float() for t in tensors]).cpu().numpy()
-    pieces = np.split(flat, np.cumsum([t.numel() for t in tensors])[:-1])
-    shapes = [tuple(t.shape[1:]) for t in tensors]
-
-    layers = [Layer("input", "input", pieces[0].reshape(shapes[0]))]
-    last = len(captured) - 1
-    for i, ((name, mod, _), piece, shape) in enumerate(zip(captured, pieces[1:], shapes[1:])):
-        kind = layer_kind(mod)
-        if i == last and kind == "dense" and head != "dense":
-            kind = head
+    layers = [Layer("input", "input", arrays[0])]
+    for (name, _, kind), out in zip(children, arrays[1:], strict=False):
         w, b = weights.get(name, (None, None))
-        layers.append(Layer(name, kind, piece.reshape(shape), w, b, fields.get(name)))
+        layers.append(Layer(name, kind, out, w, b, fields.get(name)))
     return layers

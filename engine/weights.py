@@ -10,7 +10,7 @@ GUI, the CLI) can show it and carry on.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,9 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
                 f"{where}: tensor {name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}"
             )
         if got.dtype != want.dtype:
-            raise WeightsError(f"{where}: tensor {name} has dtype {got.dtype}, expected {want.dtype}")
+            raise WeightsError(
+                f"{where}: tensor {name} has dtype {got.dtype}, expected {want.dtype}"
+            )
         if not torch.isfinite(got).all():
             raise WeightsError(f"{where}: tensor {name} holds NaN or infinite values")
     module.load_state_dict(tensors)
@@ -84,7 +86,7 @@ def save_weights(module: nn.Module, path: str | Path) -> Path:
 def write_card(path: str | Path, **fields: Any) -> Path:
     """Write the JSON model card that sits beside a weight file (date added if absent)."""
     path = Path(path)
-    fields.setdefault("date", datetime.now(timezone.utc).strftime("%Y-%m-%d"))
+    fields.setdefault("date", datetime.now(UTC).strftime("%Y-%m-%d"))
     path.write_text(json.dumps(fields, indent=2, sort_keys=False) + "\n")
     return path
 

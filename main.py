@@ -1,0 +1,83 @@
+"""ConvPad: draw, and watch a convolutional network see.
+
+``python main.py`` opens the drawing pad; ``python main.py classify|evaluate|train``
+runs the engine from the command line. ``python main.py --help`` lists them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes.util
+import os
+import sys
+
+from engine.cli import add_subcommands
+from engine.cli import run as run_command
+from engine.registry import list_models
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convpad",
+        description="ConvPad: draw an X, an O or a digit and watch every layer of a CNN "
+        "respond live. With no subcommand, opens the drawing pad.",
+    )
+    parser.add_argument(
+        "--model",
+        default="digits",
+        choices=list_models(),
+        help="model to open the pad with (default: digits)",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    parser.add_argument(
+        "--presentation",
+        action="store_true",
+        help="start full screen with large type (classroom projector)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{classify,evaluate,train}")
+    add_subcommands(sub)
+    return parser
+
+
+def display_problem() -> str | None:
+    """Why a Qt window cannot open here, in one sentence — or None if it can.
+
+    Qt's own failure is an abort with a page of plugin diagnostics; a person who ran
+    the app over SSH, or in a container, needs the fix instead.
+    """
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or platform not in ("", "xcb", "wayland"):
+        return None
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return (
+            "ConvPad needs a display to open its window: run it on a desktop session "
+            "(or under Xvfb with DISPLAY set); for tests set QT_QPA_PLATFORM=offscreen."
+        )
+    if not os.environ.get("WAYLAND_DISPLAY") and ctypes.util.find_library("xcb-cursor") is None:
+        return (
+            "Qt's X11 plugin needs libxcb-cursor0, which is missing: install it with "
+            "`sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1`."
+        )
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command:
+        return run_command(args)
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    import app
+
+    return app.run(model=args.model, device=args.device, presentation=args.presentation)
+
+
+def cli() -> None:
+    """Console-script entry point (``convpad``): same as ``python main.py``."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()
