@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -136,11 +137,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
-            images, labels = data["images"], data["labels"]
-    except (OSError, ValueError, EOFError) as exc:
+            arrays = {k: data[k] for k in ("images", "labels") if k in data.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, AttributeError) as exc:
+        # np.load raises ValueError for pickles and AttributeError for a lone .npy array.
         raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
-    except KeyError as exc:
-        raise ValueError(f"{path}: missing array {exc}; it needs `images` and `labels`") from None
+    missing = [k for k in ("images", "labels") if k not in arrays]
+    if missing:
+        raise ValueError(
+            f"{path}: missing array {' and '.join(map(repr, missing))}; "
+            "it needs `images` and `labels`"
+        )
+    images, labels = arrays["images"], arrays["labels"]
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(
             f"{path}: expected images (N, H, W) and labels (N,), "

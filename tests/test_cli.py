@@ -1,0 +1,128 @@
+"""The command line: classify, evaluate and the no-display message, on generated data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import main
+from engine.seed import SEED_O, SEED_X
+
+
+def _big(grid: np.ndarray, cell: int = 30) -> np.ndarray:
+    """A 9×9 ±1 grid as a white-on-black uint8 image of ``cell``-pixel blocks."""
+    return (np.kron((grid + 1) / 2, np.ones((cell, cell))) * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def images(tmp_path):
+    x, o = _big(SEED_X), _big(SEED_O)
+    paths = {}
+    Image.fromarray(x).save(paths.setdefault("x_white_on_black", tmp_path / "x.png"))
+    Image.fromarray(255 - o).save(
+        paths.setdefault("o_black_on_white", tmp_path / "o.jpg"), quality=95
+    )
+    Image.fromarray(np.stack([255 - x] * 3, -1)).save(
+        paths.setdefault("x_colour", tmp_path / "x.bmp")
+    )
+    rgba = np.zeros((*o.shape, 4), np.uint8)
+    rgba[..., 3] = o  # black ink on a transparent background
+    Image.fromarray(rgba, "RGBA").save(paths.setdefault("o_alpha", tmp_path / "o_alpha.png"))
+    (tmp_path / "broken.png").write_bytes(paths["x_white_on_black"].read_bytes()[:100])
+    paths["broken"] = tmp_path / "broken.png"
+    Image.fromarray(np.zeros((50, 50), np.uint8)).save(
+        paths.setdefault("blank", tmp_path / "blank.png")
+    )
+    return paths
+
+
+def test_classify_reads_every_format_and_polarity(images, capsys) -> None:
+    order = ["x_white_on_black", "o_black_on_white", "x_colour", "o_alpha"]
+    status = main.main(
+        ["classify", "--model", "xo-toy", "--json", *map(str, (images[k] for k in order))]
+    )
+    assert status == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["class"] for r in results] == ["X", "O", "X", "O"]
+    for r in results:
+        assert sum(r["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_classify_reports_a_bad_file_and_still_classifies_the_rest(images, capsys) -> None:
+    status = main.main(
+        [
+            "classify",
+            "--model",
+            "xo-toy",
+            str(images["broken"]),
+            str(images["x_white_on_black"]),
+            str(images["blank"]),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "broken.png: truncated or corrupt image file" in err
+    assert "x.png: X (" in out
+    assert "blank.png: no ink, no prediction" in out
+
+
+def test_classify_digits_on_held_out_style_drawings(tmp_path, capsys) -> None:
+    from PIL import ImageDraw
+
+    im = Image.new("L", (280, 280))
+    ImageDraw.Draw(im).line([(140, 40), (140, 240)], fill=255, width=22)
+    im.save(tmp_path / "one.png")
+    assert main.main(["classify", "--json", str(tmp_path / "one.png")]) == 0
+    assert json.loads(capsys.readouterr().out)["class"] == "1"
+
+
+def test_evaluate_prints_accuracy_and_confusion(tmp_path, capsys) -> None:
+    imgs = np.stack([_big(SEED_X), _big(SEED_O), _big(SEED_O), np.zeros((270, 270), np.uint8)])
+    labels = np.array([0, 1, 0, 1])  # the third is labelled wrongly, the fourth is blank
+    np.savez(tmp_path / "data.npz", images=imgs, labels=labels)
+    assert main.main(["evaluate", "--model", "xo-toy", "--json", str(tmp_path / "data.npz")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"model", "n", "accuracy", "confusion"}
+    assert result["n"] == 4 and result["accuracy"] == pytest.approx(0.5)
+    assert result["confusion"] == [[1, 1], [0, 1]]  # blank counted as wrong, not in a cell
+
+    assert main.main(["evaluate", "--model", "xo-toy", str(tmp_path / "data.npz")]) == 0
+    assert "50.00% of 4 correct" in capsys.readouterr().out
+
+
+def test_evaluate_rejects_bad_files_clearly(tmp_path, capsys) -> None:
+    np.savez(tmp_path / "nolabels.npz", images=np.zeros((2, 28, 28), np.uint8))
+    assert main.main(["evaluate", "--model", "digits", str(tmp_path / "nolabels.npz")]) == 2
+    assert "missing array 'labels'" in capsys.readouterr().err
+    np.savez(tmp_path / "badlabels.npz", images=np.zeros((2, 28, 28), np.uint8), labels=[0, 7])
+    assert main.main(["evaluate", "--model", "xo", str(tmp_path / "badlabels.npz")]) == 2
+    assert "labels must index the 2 classes" in capsys.readouterr().err
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    assert main.main(["evaluate", "--model", "xo", str(tmp_path / "junk.npz")]) == 2
+    assert "not a readable .npz file" in capsys.readouterr().err
+
+
+def test_one_help_lists_every_subcommand() -> None:
+    text = main.build_parser().format_help()
+    for sub in ("classify", "evaluate", "train"):
+        assert sub in text
+
+
+def test_gui_without_a_display_says_so_in_one_sentence() -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    proc = subprocess.run(
+        [sys.executable, "main.py"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("ConvPad needs a display")
+    assert "QT_QPA_PLATFORM=offscreen" in proc.stderr and len(proc.stderr.splitlines()) == 1

@@ -1,0 +1,140 @@
+"""trace(): one forward pass recording every layer, agreeing with predict()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine import list_models, load_model
+from engine.seed import SEED_O, SEED_X
+
+EXPECTED_KINDS = {
+    "xo-toy": ["input", "conv", "pool", "relu", "flatten", "votes"],
+    "xo": [
+        "input",
+        "conv",
+        "relu",
+        "pool",
+        "conv",
+        "relu",
+        "pool",
+        "flatten",
+        "dense",
+        "relu",
+        "dense",
+        "softmax",
+    ],
+    "digits": [
+        "input",
+        "conv",
+        "relu",
+        "pool",
+        "conv",
+        "relu",
+        "pool",
+        "flatten",
+        "dense",
+        "relu",
+        "dense",
+        "softmax",
+    ],
+}
+
+
+def drawings(shape: tuple[int, int] = (300, 300)) -> np.ndarray:
+    """Three canvases: the lecture's X and O blown up, and a blank one."""
+    cell = shape[0] // 9
+    big = [np.kron((g + 1) / 2, np.ones((cell, cell), np.float32)) for g in (SEED_X, SEED_O)]
+    canvases = [np.pad(b, ((0, shape[0] - b.shape[0]), (0, shape[1] - b.shape[1]))) for b in big]
+    return np.stack([*canvases, np.zeros(shape, np.float32)])
+
+
+@pytest.fixture(scope="module", params=list_models())
+def model(request):
+    return load_model(request.param, device="cpu")
+
+
+def test_public_attributes(model) -> None:
+    assert model.classes == (["X", "O"] if model.name != "digits" else [str(d) for d in range(10)])
+    assert model.input_shape == ((1, 9, 9) if model.name == "xo-toy" else (1, 28, 28))
+
+
+def test_layers_in_data_flow_order_with_consistent_shapes(model) -> None:
+    t = model.trace(model.preprocess(drawings()[0]))
+    assert [layer.kind for layer in t.layers] == EXPECTED_KINDS[model.name]
+    assert t.layers[0].output.shape == model.input_shape
+    assert t.layers[-1].output.shape == (len(model.classes),)
+    for prev, layer in zip(t.layers, t.layers[1:]):
+        if layer.kind == "relu":
+            np.testing.assert_array_equal(layer.output, np.maximum(prev.output, 0))
+        if layer.kind == "flatten":
+            np.testing.assert_array_equal(layer.output, prev.output.ravel())
+        if layer.kind == "dense" or layer.kind == "votes":
+            want = layer.weights @ prev.output + (layer.bias if layer.bias is not None else 0)
+            np.testing.assert_allclose(layer.output, want, rtol=1e-4, atol=1e-5)
+        if layer.kind == "conv":
+            c_out, c_in, k, _ = layer.weights.shape
+            assert prev.output.shape[0] == c_in and layer.output.shape[0] == c_out
+            # Spot-check one output cell against the definition of convolution.
+            i, j = layer.output.shape[1] // 2, layer.output.shape[2] // 3
+            patch = prev.output[:, i : i + k, j : j + k]
+            want = (layer.weights[0] * patch).sum() + (0 if layer.bias is None else layer.bias[0])
+            assert layer.output[0, i, j] == pytest.approx(want, rel=1e-4, abs=1e-5)
+
+
+def test_weights_are_shared_read_only_not_copied_per_call(model) -> None:
+    x = model.preprocess(drawings()[0])
+    a, b = model.trace(x), model.trace(x)
+    for la, lb in zip(a.layers, b.layers):
+        if la.weights is not None:
+            assert la.weights is lb.weights and not la.weights.flags.writeable
+
+
+def test_trace_probabilities_equal_predict(model) -> None:
+    imgs = drawings()[:2]
+    p = model.predict(imgs)
+    for img, row in zip(imgs, p):
+        t = model.trace(model.preprocess(img))
+        np.testing.assert_allclose(t.probabilities, row, atol=1e-5)
+        assert t.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_blank_drawing_has_no_prediction(model) -> None:
+    p = model.predict(drawings())
+    assert np.isnan(p[2]).all() and np.isfinite(p[:2]).all()
+    assert model.is_blank(drawings()[2]) and not model.is_blank(drawings()[0])
+
+
+def test_trace_rejects_a_raw_drawing_with_a_hint(model) -> None:
+    with pytest.raises(ValueError, match="preprocess"):
+        model.trace(np.zeros((300, 300), np.float32))
+
+
+def test_receptive_fields_grow_through_the_network() -> None:
+    t = load_model("digits", device="cpu").trace(np.zeros((1, 28, 28), np.float32))
+    rf = {layer.name: layer.receptive_field for layer in t.layers}
+    assert (rf["conv1"].size, rf["conv1"].jump) == (3, 1)
+    assert (rf["pool1"].size, rf["pool1"].jump) == (4, 2)
+    assert (rf["conv2"].size, rf["conv2"].jump) == (8, 2)
+    assert (rf["pool2"].size, rf["pool2"].jump) == (10, 4)
+    assert rf["fc1"] is None
+    # The last pooled cell sees the input's bottom-right corner region.
+    assert rf["pool2"].window(4) == (16, 26)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", list_models())
+def test_cuda_trace_matches_cpu(name) -> None:
+    cpu, gpu = load_model(name, device="cpu"), load_model(name, device="cuda")
+    x = cpu.preprocess(drawings()[0])
+    for a, b in zip(cpu.trace(x).layers, gpu.trace(x).layers):
+        np.testing.assert_allclose(a.output, b.output, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(cpu.predict(drawings()[:2]), gpu.predict(drawings()[:2]), atol=1e-4)
+
+
+def test_auto_device_picks_cuda_when_available() -> None:
+    m = load_model("xo-toy", device="auto")
+    assert m.device.type == ("cuda" if torch.cuda.is_available() else m.device.type)
+    if not torch.cuda.is_available() and not torch.backends.mps.is_available():
+        assert m.device.type == "cpu" and m.device_name == "CPU"
