@@ -92,19 +92,29 @@ def mnist_style(img: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
     return out
 
 
-def xo_grid(img: np.ndarray, size: int = 9, border: int = 1) -> np.ndarray:
+def xo_grid(img: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.25) -> np.ndarray:
     """Reduce a drawing to the lecture's ``size``×``size`` grid of +1 ink / -1 background.
 
     The ink's bounding box is fitted into the inner ``size - 2·border`` square (longer
     side fills it, aspect kept, centred) and each cell is ink when at least half as
     covered as the most covered cell: a thin pen and a thick pen give the same grid.
     A drawing made of exactly the 9×9 cells of a slide (the presets) comes back exact.
+    The box is never smaller than ``min_box`` of the canvas's shorter side, so a dot or
+    a tiny scribble stays small instead of being blown up to fill the whole grid.
     """
     a = as_ink(img, invert=False)
     out = -np.ones((size, size), np.float32)
     if is_blank(a):
         return out
-    a = a[_ink_box(a)]
+    rows, cols = _ink_box(a)
+    floor = int(np.ceil(min_box * min(a.shape)))
+    if max(rows.stop - rows.start, cols.stop - cols.start) < floor:
+        a = np.pad(a, floor)  # room to grow the box past the canvas edge
+        cy = (rows.start + rows.stop) // 2 + floor
+        cx = (cols.start + cols.stop) // 2 + floor
+        rows = slice(cy - floor // 2, cy - floor // 2 + floor)
+        cols = slice(cx - floor // 2, cx - floor // 2 + floor)
+    a = a[rows, cols]
     inner = size - 2 * border
     h, w = a.shape
     scale = inner / max(h, w)
@@ -118,25 +128,14 @@ def xo_grid(img: np.ndarray, size: int = 9, border: int = 1) -> np.ndarray:
 
 
 def _area_mean(a: np.ndarray, nh: int, nw: int) -> np.ndarray:
-    """Mean of ``a`` over an ``nh``×``nw`` grid of equal cells (exact box average)."""
+    """Mean of ``a`` over an ``nh``×``nw`` grid of near-equal cells (box average)."""
     h, w = a.shape
-    # Integral image: each cell's sum from four corner lookups, fractional edges handled
-    # by splitting at pixel boundaries (cells may straddle pixels when sizes don't divide).
-    ys = np.linspace(0, h, nh + 1)
-    xs = np.linspace(0, w, nw + 1)
-    up = max(1, int(np.ceil(max(nh / h, nw / w))))  # upsample tiny crops so cells hold pixels
+    # Cells must hold at least one pixel each: blow tiny crops (a dot) up first.
+    up = max(1, int(np.ceil(max(nh / h, nw / w))))
     if up > 1:
-        a = np.kron(a, np.ones((up, up), np.float32))
-        ys, xs, h, w = ys * up, xs * up, h * up, w * up
-    yi = np.round(ys).astype(int)
-    xi = np.round(xs).astype(int)
-    s = np.zeros((h + 1, w + 1), np.float64)
-    s[1:, 1:] = a.cumsum(0).cumsum(1)
-    total = (
-        s[yi[1:]][:, xi[1:]]
-        - s[yi[:-1]][:, xi[1:]]
-        - s[yi[1:]][:, xi[:-1]]
-        + s[yi[:-1]][:, xi[:-1]]
-    )
-    area = np.outer(np.diff(yi), np.diff(xi)).astype(np.float64)
-    return (total / np.maximum(area, 1)).astype(np.float32)
+        a = np.repeat(np.repeat(a, up, axis=0), up, axis=1)
+        h, w = h * up, w * up
+    ys = np.round(np.linspace(0, h, nh + 1)).astype(int)
+    xs = np.round(np.linspace(0, w, nw + 1)).astype(int)
+    sums = np.add.reduceat(np.add.reduceat(a, ys[:-1], axis=0), xs[:-1], axis=1)
+    return sums / np.outer(np.diff(ys), np.diff(xs))

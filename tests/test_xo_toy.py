@@ -112,3 +112,11 @@ def test_freehand_x_and_o_reduce_to_a_grid_the_toy_reads(toy) -> None:
 
     for shape in ("X", "O"):
         assert toy.trace(toy.preprocess(draw(shape))).prediction == shape
+
+
+def test_a_dot_stays_one_cell_even_at_the_canvas_edge(toy) -> None:
+    for r, c in ((200, 200), (0, 396)):
+        canvas = np.zeros((400, 400), np.float32)
+        canvas[r : r + 4, c : c + 4] = 1
+        grid = toy.preprocess(canvas)[0]
+        assert (grid == 1).sum() == 1
