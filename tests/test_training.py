@@ -1,0 +1,77 @@
+"""Training data and the training loop, plus a held-out accuracy smoke test.
+
+The smoke test measures the *shipped* weights on data they never saw: MNIST digits from
+the held-out side of ``mnist_split`` and stroke drawings from a seed no training run
+uses. The full figures are in each model card; this keeps them from silently rotting.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine import data, load_model
+from engine.training import train
+
+UNSEEN_SEED = 424_242  # never used by engine.training for any split
+
+
+def test_stroke_drawings_are_deterministic_balanced_and_inked() -> None:
+    a, la = data.stroke_drawings("digits", 40, seed=5)
+    b, lb = data.stroke_drawings("digits", 40, seed=5)
+    c, _ = data.stroke_drawings("digits", 40, seed=6)
+    np.testing.assert_array_equal(la, lb)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, c))
+    assert sorted(np.bincount(la)) == [4] * 10
+    for im in a:
+        assert im.dtype == np.float32 and im.max() == 1.0 and 0.005 < im.mean() < 0.4
+    assert len({im.shape for im in a}) > 5  # canvases of many sizes, like real windows
+
+
+def test_xo_strokes_cover_both_classes_and_reduce_to_28x28() -> None:
+    x, y = data.stroke_dataset("xo", 30, seed=1)
+    assert x.shape == (30, 28, 28) and set(y) == {0, 1}
+    assert np.allclose(x.max(axis=(1, 2)), 1.0)
+
+
+def test_mnist_split_is_stratified_and_disjoint() -> None:
+    tx, ty, hx, hy = data.mnist_split(seed=0, held_out=1000)
+    assert tx.shape == (4000, 28, 28) and hx.shape == (1000, 28, 28)
+    assert list(np.bincount(hy)) == [100] * 10 and list(np.bincount(ty)) == [400] * 10
+    train_keys = {im.tobytes() for im in tx}
+    assert not any(im.tobytes() in train_keys for im in hx)
+
+
+def test_a_tiny_training_run_writes_loadable_weights_and_a_card(tmp_path) -> None:
+    card = train("xo", epochs=1, out=tmp_path, seed=3, progress=False, strokes=256)
+    m = load_model("xo", device="cpu", weights=tmp_path / "xo.safetensors")
+    written = json.loads((tmp_path / "xo.json").read_text())
+    assert written == card
+    for field in ("model", "data", "epochs", "seed", "held_out", "date", "train_seconds"):
+        assert field in card
+    assert card["epochs"] == 1 and card["seed"] == 3
+    assert 0.0 <= card["held_out"]["strokes"]["accuracy"] <= 1.0
+    assert m.predict(np.ones((1, 50, 50), np.float32) * 0).shape == (1, 2)
+
+
+def _accuracy(name: str, images, labels) -> float:
+    m = load_model(name, device="cpu")
+    correct = 0
+    for im, y in zip(images, labels):
+        correct += int(np.nanargmax(m.predict(im[None])[0]) == y)
+    return correct / len(labels)
+
+
+@pytest.mark.parametrize(("name", "floor"), [("digits", 0.97), ("xo", 0.98)])
+def test_shipped_weights_on_unseen_stroke_drawings(name, floor) -> None:
+    images, labels = data.stroke_drawings(name, 200, seed=UNSEEN_SEED)
+    assert _accuracy(name, images, labels) >= floor
+
+
+def test_shipped_digits_on_held_out_real_mnist() -> None:
+    _, _, hx, hy = data.mnist_split(seed=0)
+    p = load_model("digits", device="cpu").predict(hx[::2])
+    assert float((p.argmax(1) == hy[::2]).mean()) >= 0.97
