@@ -1,0 +1,82 @@
+"""ConvPad's window: PySide6 + pyqtgraph on top of ``engine``'s public API.
+
+``create_main_window()`` builds the window (not shown) and starts loading the model in
+a background thread; ``run()`` is the whole application, as ``main.py`` starts it.
+Importing this package does not import torch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["create_main_window", "run"]
+
+
+def create_main_window(model: str = "digits", device: str = "auto",
+                       weights: dict[str, Path] | None = None):
+    """The main window, not yet shown; the model loads in the background.
+
+    ``weights`` maps a model name to a weight file to use instead of the shipped one
+    (development and tests). Needs a ``QApplication``.
+    """
+    from app.window import MainWindow
+
+    return MainWindow(model=model, device=device, weights=weights)
+
+
+def run(model: str = "digits", device: str = "auto", presentation: bool = False) -> int:
+    """Create the application, show the window, run it; returns the exit status.
+
+    With ``CONVPAD_STARTUP_T0`` set to a ``time.time()`` taken before launch, it puts the
+    lecture's X on the canvas, prints how long the window and the first prediction took
+    from that moment, and quits (``benchmarks/ui_bench.py --startup`` uses it).
+    """
+    from PySide6.QtWidgets import QApplication
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp.setApplicationName("ConvPad")
+    window = create_main_window(model=model, device=device)
+    t0 = os.environ.get("CONVPAD_STARTUP_T0")
+    if t0:
+        _time_startup(window, float(t0))
+    if presentation:
+        window.set_presentation(True)
+    else:
+        # Without a window manager (Xvfb, kiosk) showMaximized does nothing: size it first.
+        window.resize(qapp.primaryScreen().availableGeometry().size())
+        window.showMaximized()
+    return qapp.exec()
+
+
+def _time_startup(window, t0: float) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    shown: dict[str, float] = {}
+
+    def window_up() -> None:
+        shown["window"] = time.time() - t0
+        window.load_preset("X (lecture)")
+
+    def first_answer() -> None:
+        if "answer" in shown or window.trace is None or "window" not in shown:
+            return
+        QApplication.processEvents()
+        shown["answer"] = time.time() - t0
+        print(f"startup: window {shown['window'] * 1000:.0f} ms, "
+              f"first prediction {shown['answer'] * 1000:.0f} ms", flush=True)
+        QTimer.singleShot(0, QApplication.quit)
+
+    def failed(message: str) -> None:
+        print(f"startup: failed: {message}", flush=True)
+        QTimer.singleShot(0, lambda: QApplication.exit(1))
+
+    from app.errors import notices
+
+    QTimer.singleShot(0, window_up)
+    window.trace_shown.connect(first_answer)
+    notices().message.connect(failed)
+    window._loader.failed.connect(lambda _request, message: failed(message))

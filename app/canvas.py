@@ -1,0 +1,246 @@
+"""The drawing pad: pen, tablet or touch onto a numpy raster the engine reads.
+
+The raster is a ``SIZE``×``SIZE`` uint8 numpy array wrapped (not copied) by a
+``QImage``: QPainter paints the stroke straight into the array, and only the dirty
+rectangle of the widget is repainted, so the pen is drawn immediately whatever the
+network is doing. ``ink()`` hands the engine a float32 copy (ink 1.0 on 0.0).
+
+The raster has a fixed size whatever the widget's size, so a drawing means the same to
+the network on a laptop and on a 4K projector; the widget scales it to fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+    QTabletEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+# 9 × 36: the 9×9 lecture grids paint as exact blocks, and 324 px is plenty for MNIST.
+SIZE = 324
+UNDO_LIMIT = 100
+
+
+class Canvas(QWidget):
+    """A square drawing surface. Emits ``changed`` on every paint, undo, clear or load."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setToolTip("Draw here with the mouse, a pen or a finger")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(160, 160)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self._raster = np.zeros((SIZE, SIZE), np.uint8)
+        self._image = QImage(self._raster.data, SIZE, SIZE, SIZE, QImage.Format.Format_Grayscale8)
+        self._undo: list[np.ndarray] = []
+        self._redo: list[np.ndarray] = []
+        self._last: QPointF | None = None
+        self.brush = 22.0
+        self.eraser = False
+        # The raster scaled to the widget, kept up to date patch by patch, so a repaint
+        # is a 1:1 blit rather than a smooth rescale of the whole raster (3 ms at 4K).
+        # A QImage, not a QPixmap: a QPixmap that outlives the QApplication (a wrapper
+        # kept alive until interpreter exit) crashes the process as it is freed.
+        self._shown: QImage | None = None
+        self.margin = "#f4f4f4"  # around the square raster; the window's look sets it
+
+    # ----- what the engine reads ------------------------------------------------------
+    def ink(self) -> np.ndarray:
+        """The drawing as float32 ``(SIZE, SIZE)``, ink 1.0 on background 0.0."""
+        return self._raster.astype(np.float32) * np.float32(1.0 / 255.0)
+
+    def is_empty(self) -> bool:
+        """True when nothing is drawn."""
+        return not self._raster.any()
+
+    # ----- commands -------------------------------------------------------------------
+    def clear(self) -> None:
+        """Wipe the drawing (undoable)."""
+        if self.is_empty():
+            return
+        self._checkpoint()
+        self._raster[:] = 0
+        self._changed_all()
+
+    def undo(self) -> None:
+        """Go back one stroke, clear, preset or image."""
+        if self._undo:
+            self._redo.append(self._raster.copy())
+            self._raster[:] = self._undo.pop()
+            self._changed_all()
+
+    def redo(self) -> None:
+        """Re-apply what ``undo`` took back."""
+        if self._redo:
+            self._undo.append(self._raster.copy())
+            self._raster[:] = self._redo.pop()
+            self._changed_all()
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def set_ink(self, ink: np.ndarray) -> None:
+        """Replace the drawing with ``ink`` (2-D, [0, 1], any size), fitted and centred."""
+        a = np.clip(np.nan_to_num(np.asarray(ink, np.float32)), 0.0, 1.0)
+        h, w = a.shape
+        scale = SIZE / max(h, w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        if (nh, nw) != (h, w):
+            a = np.asarray(Image.fromarray(a, mode="F").resize((nw, nh),
+                                                               Image.Resampling.BILINEAR))
+        out = np.zeros((SIZE, SIZE), np.uint8)
+        top, left = (SIZE - nh) // 2, (SIZE - nw) // 2
+        out[top : top + nh, left : left + nw] = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
+        self._checkpoint()
+        self._raster[:] = out
+        self._changed_all()
+
+    def set_grid(self, grid: np.ndarray) -> None:
+        """Paint a lecture grid (+1 ink, -1 background) as exact square blocks."""
+        grid = np.asarray(grid)
+        cell = SIZE // grid.shape[0]
+        blocks = np.kron((grid > 0).astype(np.uint8) * 255, np.ones((cell, cell), np.uint8))
+        out = np.zeros((SIZE, SIZE), np.uint8)
+        out[: blocks.shape[0], : blocks.shape[1]] = blocks
+        self._checkpoint()
+        self._raster[:] = out
+        self._changed_all()
+
+    # ----- pen input ------------------------------------------------------------------
+    def _to_raster(self, pos: QPointF) -> QPointF:
+        r = self._target()
+        return QPointF((pos.x() - r.x()) * SIZE / r.width(), (pos.y() - r.y()) * SIZE / r.height())
+
+    def _begin(self, pos: QPointF, pressure: float = 1.0) -> None:
+        self._checkpoint()
+        p = self._to_raster(pos)
+        self._last = p
+        self._segment(p, p, pressure)
+
+    def _move(self, pos: QPointF, pressure: float = 1.0) -> None:
+        if self._last is None:
+            return
+        p = self._to_raster(pos)
+        self._segment(self._last, p, pressure)
+        self._last = p
+
+    def _end(self) -> None:
+        self._last = None
+
+    def _segment(self, a: QPointF, b: QPointF, pressure: float) -> None:
+        width = max(1.0, self.brush * max(0.2, min(pressure, 1.0)))
+        painter = QPainter(self._image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor(0, 0, 0) if self.eraser else QColor(255, 255, 255), width)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        if a == b:
+            painter.drawPoint(a)  # a zero-length line paints nothing; a tap is a dot
+        else:
+            painter.drawLine(a, b)
+        painter.end()
+        dirty = QRectF(a, b).normalized().adjusted(-width, -width, width, width)
+        self._refresh_shown(dirty)
+        self.update(self._to_widget(dirty))
+        self.changed.emit()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._begin(event.position())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._move(event.position())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._move(event.position())
+            self._end()
+
+    def tabletEvent(self, event: QTabletEvent) -> None:
+        """A pen: pressure thins the stroke. Accepting stops Qt's synthesised mouse copy."""
+        kind = event.type()
+        pressure = event.pressure() if event.pressure() > 0 else 1.0
+        if kind == QTabletEvent.Type.TabletPress:
+            self._begin(event.position(), pressure)
+        elif kind == QTabletEvent.Type.TabletMove:
+            self._move(event.position(), pressure)
+        elif kind == QTabletEvent.Type.TabletRelease:
+            self._end()
+        event.accept()
+
+    # ----- display --------------------------------------------------------------------
+    def _target(self) -> QRectF:
+        """The square of the widget the raster is shown in (centred, as large as fits)."""
+        side = max(1, min(self.width(), self.height()))
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _to_widget(self, r: QRectF) -> QRect:
+        t = self._target()
+        k = t.width() / SIZE
+        return QRectF(t.x() + r.x() * k, t.y() + r.y() * k, r.width() * k, r.height() * k
+                      ).toAlignedRect().adjusted(-2, -2, 2, 2)
+
+    def _refresh_shown(self, dirty: QRectF | None = None) -> None:
+        """Re-scale the raster into the shown pixmap: all of it, or the ``dirty`` raster rect."""
+        side = int(self._target().width())
+        if dirty is None or self._shown is None or self._shown.width() != side:
+            self._shown = QImage(side, side, QImage.Format.Format_RGB32)
+            dirty = None
+        k = side / SIZE
+        painter = QPainter(self._shown)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        if dirty is None:
+            painter.drawImage(QRectF(0, 0, side, side), self._image)
+        else:
+            # Scale a source a little larger than the patch and clip to the patch: the
+            # filter then sees the real neighbours at the patch edge, so no seams.
+            r = dirty.toAlignedRect().intersected(QRect(0, 0, SIZE, SIZE))
+            if not r.isEmpty():
+                src = r.adjusted(-2, -2, 2, 2).intersected(QRect(0, 0, SIZE, SIZE))
+                painter.setClipRect(QRectF(r.x() * k, r.y() * k, r.width() * k, r.height() * k))
+                painter.drawImage(QRectF(src.x() * k, src.y() * k, src.width() * k,
+                                         src.height() * k), self._image, QRectF(src))
+        painter.end()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._shown = None
+        super().resizeEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self._shown is None or self._shown.width() != int(self._target().width()):
+            self._refresh_shown()
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), QColor(self.margin))
+        painter.drawImage(self._target().topLeft(), self._shown)
+        painter.setPen(QPen(QColor("#888888"), 1))
+        painter.drawRect(self._target().adjusted(0, 0, -1, -1))
+        painter.end()
+
+    # ----- helpers --------------------------------------------------------------------
+    def _checkpoint(self) -> None:
+        self._undo.append(self._raster.copy())
+        del self._undo[:-UNDO_LIMIT]
+        self._redo.clear()
+
+    def _changed_all(self) -> None:
+        self._shown = None
+        self.update()
+        self.changed.emit()
