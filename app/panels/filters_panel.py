@@ -1,0 +1,55 @@
+"""A conv layer's filters: every kernel of every output and input channel, one mosaic.
+
+For the first layer (one input channel) that is one tile per filter. For a deeper
+layer, columns are output filters and rows input channels, so conv2's 64×32 kernels
+are all visible at once: a column is "what filter k looks for in each of the maps it
+reads".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.mosaic import Mosaic
+from app.panels.base import LayerPanel
+from app.theme import DIVERGING_LUT
+
+
+class FiltersPanel(LayerPanel):
+    """Static picture of ``layer.weights`` ``(out, in, kh, kw)``; redrawn per model only."""
+
+    def __init__(self, layer, parent=None) -> None:
+        out, inp, kh, kw = layer.weights.shape
+        title = (f"{layer.name} filters — {out} of {kh}×{kw}" if inp == 1 else
+                 f"{layer.name} filters — {out}×{inp} kernels {kh}×{kw}")
+        super().__init__(f"{layer.name}.filters", title, parent)
+        self.shape = (out, inp, kh, kw)
+        tiles = np.ascontiguousarray(layer.weights.transpose(1, 0, 2, 3)).reshape(-1, kh, kw)
+        self.set_mosaic(Mosaic(out * inp, kh, kw, cols=out if inp > 1 else None))
+        self.limit = float(np.abs(layer.weights).max()) or 1.0
+        self.draw_tiles(tiles, (-self.limit, self.limit), DIVERGING_LUT,
+                        numbers=tiles.size <= 100)
+        self.setToolTip("Filter weights. Red: positive, blue: negative. Click one to enlarge."
+                        + ("" if inp == 1 else " Column: output filter; row: the input map "
+                           "it is applied to."))
+
+    def show_layer(self, layer, previous=None) -> None:
+        """Weights do not change while drawing; only count the update."""
+        self.frames += 1
+
+    def _split(self, tile: int) -> tuple[int, int]:
+        out = self.shape[0]
+        return tile % out, tile // out  # (filter, input channel)
+
+    def describe(self, tile: int, row: int, col: int, value: float) -> str:
+        f, i = self._split(tile)
+        where = f"filter {f}" + (f", input map {i}" if self.shape[1] > 1 else "")
+        return f"{self.name}: {where}, row {row}, col {col}: weight {value:+.3f}"
+
+    def tile_title(self, tile: int) -> str:
+        f, i = self._split(tile)
+        return f"{self.name}: filter {f}" + (f", input map {i}" if self.shape[1] > 1 else "")
+
+    @staticmethod
+    def accepts(layer) -> bool:
+        return layer.kind == "conv" and layer.weights is not None and layer.weights.ndim == 4

@@ -1,0 +1,59 @@
+"""Feature maps of a conv, ReLU or pooling layer: all channels as one mosaic."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.mosaic import Mosaic
+from app.panels.base import LayerPanel, Window
+from app.theme import DIVERGING_LUT
+
+# Small layers (the X/O toy's 7×7 and 4×4 maps) get their values written in the cells,
+# like the lecture's tables.
+NUMBERS_MAX_CELLS = 400
+
+WHAT = {
+    "conv": "feature maps",
+    "relu": "after ReLU",
+    "pool": "pooled",
+}
+
+
+class MapsPanel(LayerPanel):
+    """Shows ``(C, H, W)`` maps; hovering a cell outlines its receptive field."""
+
+    def __init__(self, layer, parent=None) -> None:
+        c, h, w = layer.output.shape
+        super().__init__(layer.name, f"{layer.name} — {c} {WHAT.get(layer.kind, layer.kind)}"
+                         f" {h}×{w}", parent)
+        self.set_mosaic(Mosaic(c, h, w))
+        self.field = layer.receptive_field
+        self.numbers_on = c * h * w <= NUMBERS_MAX_CELLS
+        if self.numbers_on:
+            self.limit = 1.0  # normalised toy maps live in [-1, 1]
+        self.setToolTip(
+            "Each tile is one channel. Red: positive, blue: negative, white: zero. "
+            "Hover a cell to see what it looks at; click a tile to enlarge it."
+        )
+
+    def show_layer(self, layer, previous=None) -> None:
+        lim = self.grow_limit(layer.output)
+        self.draw_tiles(layer.output, (-lim, lim), DIVERGING_LUT, numbers=self.numbers_on)
+
+    def describe(self, tile: int, row: int, col: int, value: float) -> str:
+        return f"{self.name}, map {tile}, row {row}, col {col}: {value:+.3f}"
+
+    def tile_title(self, tile: int) -> str:
+        return f"{self.name}, map {tile}"
+
+    def input_window(self, tile: int, row: int, col: int) -> Window | None:
+        if self.field is None:
+            return None
+        return self.field.window(row), self.field.window(col)
+
+    def levels(self) -> tuple[float, float]:
+        return (-self.limit, self.limit)
+
+    @staticmethod
+    def accepts(layer) -> bool:
+        return layer.kind in ("conv", "relu", "pool") and np.ndim(layer.output) == 3

@@ -1,0 +1,67 @@
+"""The network's answer: one labelled bar per class, the winner highlighted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from app.panels.base import LayerPanel
+from app.theme import ACCENT, BAR
+
+
+class ProbabilitiesPanel(LayerPanel):
+    """Class probabilities (the softmax layer) as a bar chart on a fixed 0–100 % axis."""
+
+    def __init__(self, layer, classes: list[str], parent=None) -> None:
+        super().__init__(layer.name, "probabilities — the network's answer", parent)
+        self.classes = list(classes)
+        self.plot = pg.PlotItem(enableMenu=False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.view.setCentralItem(self.plot)
+        n = len(self.classes)
+        self.bars = pg.BarGraphItem(x=np.arange(n), height=np.zeros(n), width=0.75, brush=BAR)
+        self.plot.addItem(self.bars)
+        self.plot.setYRange(0, 1.1, padding=0)  # room for the 100% label
+        self.plot.setXRange(-0.6, n - 0.4, padding=0)
+        self.plot.getAxis("bottom").setTicks([list(enumerate(self.classes))])
+        self.plot.getAxis("left").setTicks([[(v, f"{int(v * 100)}%") for v in (0, 0.5, 1)]])
+        self.values = np.zeros(n, np.float32)
+        self._bar, self._winner = pg.mkBrush(BAR), pg.mkBrush(ACCENT)  # made once, not per frame
+        self.setToolTip("How sure the network is of each class (they add up to 100 %).")
+        self.set_fonts(10)
+
+    def set_fonts(self, points: int) -> None:
+        """Axis labels follow the window's type size (presentation mode)."""
+        font = pg.QtGui.QFont()
+        font.setPointSize(points)
+        font.setBold(True)
+        for axis in ("bottom", "left"):
+            ax = self.plot.getAxis(axis)
+            ax.setStyle(tickFont=font, tickTextOffset=max(3, points // 2))
+            ax.setTextPen(pg.mkPen(self.palette().windowText().color()))
+        self.plot.getAxis("left").setWidth(int(points * 4.5))
+        self.plot.getAxis("bottom").setHeight(int(points * 2.8))
+
+    def show_layer(self, layer, previous=None) -> None:
+        self.show_probabilities(np.asarray(layer.output, np.float32))
+
+    def show_probabilities(self, p: np.ndarray | None) -> None:
+        """Draw ``p`` (or empty bars for None: an empty canvas has no answer)."""
+        n = len(self.classes)
+        self.values = np.zeros(n, np.float32) if p is None else np.asarray(p, np.float32)
+        brushes = [self._bar] * n
+        if p is not None:
+            brushes[int(np.argmax(self.values))] = self._winner
+        self.bars.setOpts(height=self.values, brushes=brushes)
+        self.frames += 1
+
+    def tile_values(self, tile: int) -> np.ndarray | None:
+        return self.values.reshape(1, -1).copy()
+
+    def levels(self) -> tuple[float, float]:
+        return (-1.0, 1.0)
+
+    @staticmethod
+    def accepts(layer) -> bool:
+        return layer.kind == "softmax"
