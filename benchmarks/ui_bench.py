@@ -1,0 +1,190 @@
+"""Pen event → network → panels → repainted window, at 1080p and 4K, vs the paint floor.
+
+Builds the real window offscreen with the digits model and every panel visible, replays
+a recorded stroke (one press, ≥ 200 moves, one release) as real ``QMouseEvent``s sent
+to the canvas, and times each move from the event to a repainted window:
+
+    sendEvent(canvas, move) → window.run_network_now() → window.grab()
+
+``run_network_now`` is exactly what the frame timer calls in the live app; calling it
+right after the event makes each event's update synchronous, so every event is one
+full update (the live app coalesces events into at most one update per frame, which
+can only be cheaper). The "paint floor" is ``window.grab()`` of the same window with no
+new data, interleaved with the events so the machine's noise hits both alike.
+
+    python benchmarks/ui_bench.py [--events 240] [--json] [--startup]
+
+``--startup`` also launches ``app.run()`` in a child process and reports launch → window
+and launch → first prediction. With ``--json`` the last line is one JSON object.
+Until the shipped digits weights exist, random ones are made in a temp dir (said so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
+
+
+def recorded_stroke(n: int) -> np.ndarray:
+    """A handwritten "2" as ``n`` points in canvas fractions (0..1): a loop, a diagonal, a base."""
+    t = np.linspace(0.0, 1.0, n)
+    pts = np.empty((n, 2))
+    a = t < 0.45
+    s = t[a] / 0.45
+    pts[a] = np.c_[0.5 - 0.25 * np.cos(np.pi * s * 1.1), 0.3 - 0.15 * np.sin(np.pi * s * 1.1)]
+    b = (t >= 0.45) & (t < 0.8)
+    s = (t[b] - 0.45) / 0.35
+    start = pts[a][-1]
+    pts[b] = start + s[:, None] * (np.array([0.25, 0.8]) - start)
+    c = t >= 0.8
+    s = (t[c] - 0.8) / 0.2
+    pts[c] = np.c_[0.25 + 0.5 * s, np.full(c.sum(), 0.8)]
+    return pts + 0.004 * np.sin(np.arange(n))[:, None]  # a little hand tremor
+
+
+def send(widget, kind: QEvent.Type, pos: QPointF) -> None:
+    button = Qt.MouseButton.LeftButton
+    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
+    ev = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons,
+                     Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def measure(window, size: tuple[int, int], events: int) -> dict[str, float]:
+    app = QApplication.instance()
+    window.resize(*size)
+    window.show()
+    for _ in range(5):
+        app.processEvents()
+    canvas = window.canvas
+    canvas.clear()
+    window.run_network_now()
+    window.grab()
+    pts = recorded_stroke(events)
+    w, h = canvas.width(), canvas.height()
+    side = min(w, h)
+    x0, y0 = (w - side) / 2, (h - side) / 2
+    pos = [QPointF(x0 + px * side, y0 + py * side) for px, py in pts]
+    send(canvas, QEvent.Type.MouseButtonPress, pos[0])
+    window.run_network_now()
+    window.grab()
+    per_event, floor = [], []
+    for p in pos[1:]:
+        t0 = time.perf_counter()
+        send(canvas, QEvent.Type.MouseMove, p)
+        window.run_network_now()
+        window.grab()
+        per_event.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        window.grab()
+        floor.append((time.perf_counter() - t0) * 1000)
+    send(canvas, QEvent.Type.MouseButtonRelease, pos[-1])
+    window.run_network_now()
+    app.processEvents()
+    if window.trace is None:
+        raise SystemExit("ui_bench: the stroke produced no prediction — nothing was measured")
+    return {
+        "p50": statistics.median(per_event),
+        "p95": percentile(per_event, 95),
+        "floor_p50": statistics.median(floor),
+        "floor_p95": percentile(floor, 95),
+        "events": len(per_event),
+    }
+
+
+def weights_override(tmp: Path) -> dict[str, Path]:
+    """Random digits weights in ``tmp`` when the shipped ones are not there yet."""
+    from engine import model_spec
+
+    if model_spec("digits").weights_path.exists():
+        return {}
+    import torch
+
+    from engine.api import build_module
+    from engine.weights import save_weights
+
+    torch.manual_seed(0)
+    path = tmp / "digits.safetensors"
+    save_weights(build_module("digits"), path)
+    print("ui_bench: resources/digits.safetensors missing — using random weights", file=sys.stderr)
+    return {"digits": path}
+
+
+def startup() -> dict[str, float]:
+    """Launch → window shown, launch → first prediction, in a fresh process."""
+    from engine import model_spec
+
+    # Until the shipped digits weights exist, time the launch with the X/O toy.
+    model = "digits" if model_spec("digits").weights_path.exists() else "xo-toy"
+    code = f"import app, sys; sys.exit(app.run(model={model!r}))"
+    env = dict(os.environ, CONVPAD_STARTUP_T0=repr(time.time()))
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    for line in out.stdout.splitlines():
+        if line.startswith("startup:"):
+            parts = line.replace(",", "").split()
+            print(f"startup measured with model {model}", file=sys.stderr)
+            return {"startup_window_ms": float(parts[2]), "startup_prediction_ms": float(parts[6])}
+    raise SystemExit(f"ui_bench: the app did not report its startup:\n{out.stdout}{out.stderr}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=240, help="mouse moves per stroke")
+    parser.add_argument("--json", action="store_true", help="last line: one JSON object")
+    parser.add_argument("--startup", action="store_true", help="also time the app's launch")
+    args = parser.parse_args()
+    qapp = QApplication.instance() or QApplication([])
+    import app
+
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        window = app.create_main_window("digits", weights=weights_override(Path(tmp)))
+        deadline = time.time() + 120
+        while window.model is None and time.time() < deadline:
+            qapp.processEvents()
+            time.sleep(0.005)
+        if window.model is None:
+            raise SystemExit(f"ui_bench: the digits model did not load: {window.notice.text()}")
+        for label, size in SIZES.items():
+            r = measure(window, size, args.events)
+            print(f"{label} {size[0]}×{size[1]}: event→repaint p50 {r['p50']:.2f} ms, "
+                  f"p95 {r['p95']:.2f} ms; paint floor p50 {r['floor_p50']:.2f} ms, "
+                  f"p95 {r['floor_p95']:.2f} ms ({r['events']} events, {len(window.panels())} "
+                  f"panels); median/floor = {r['p50'] / r['floor_p50']:.2f}")
+            for key in ("p50", "p95", "floor_p50", "floor_p95"):
+                results[f"{key}_ms_{label}"] = round(r[key], 3)
+        window.close()
+    if args.startup:
+        results.update(startup())
+        print(f"startup: window {results['startup_window_ms']:.0f} ms, first prediction "
+              f"{results['startup_prediction_ms']:.0f} ms")
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
