@@ -16,7 +16,6 @@ new data, interleaved with the events so the machine's noise hits both alike.
 
 ``--startup`` also launches ``app.run()`` in a child process and reports launch → window
 and launch → first prediction. With ``--json`` the last line is one JSON object.
-Until the shipped digits weights exist, random ones are made in a temp dir (said so).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -114,38 +112,15 @@ def measure(window, size: tuple[int, int], events: int) -> dict[str, float]:
     }
 
 
-def weights_override(tmp: Path) -> dict[str, Path]:
-    """Random digits weights in ``tmp`` when the shipped ones are not there yet."""
-    from engine import model_spec
-
-    if model_spec("digits").weights_path.exists():
-        return {}
-    import torch
-
-    from engine.api import build_module
-    from engine.weights import save_weights
-
-    torch.manual_seed(0)
-    path = tmp / "digits.safetensors"
-    save_weights(build_module("digits"), path)
-    print("ui_bench: resources/digits.safetensors missing — using random weights", file=sys.stderr)
-    return {"digits": path}
-
-
 def startup() -> dict[str, float]:
     """Launch → window shown, launch → first prediction, in a fresh process."""
-    from engine import model_spec
-
-    # Until the shipped digits weights exist, time the launch with the X/O toy.
-    model = "digits" if model_spec("digits").weights_path.exists() else "xo-toy"
-    code = f"import app, sys; sys.exit(app.run(model={model!r}))"
+    code = "import app, sys; sys.exit(app.run(model='digits'))"
     env = dict(os.environ, CONVPAD_STARTUP_T0=repr(time.time()))
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
     for line in out.stdout.splitlines():
         if line.startswith("startup:"):
             parts = line.replace(",", "").split()
-            print(f"startup measured with model {model}", file=sys.stderr)
             return {"startup_window_ms": float(parts[2]), "startup_prediction_ms": float(parts[6])}
     raise SystemExit(f"ui_bench: the app did not report its startup:\n{out.stdout}{out.stderr}")
 
@@ -160,23 +135,22 @@ def main() -> int:
     import app
 
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        window = app.create_main_window("digits", weights=weights_override(Path(tmp)))
-        deadline = time.time() + 120
-        while window.model is None and time.time() < deadline:
-            qapp.processEvents()
-            time.sleep(0.005)
-        if window.model is None:
-            raise SystemExit(f"ui_bench: the digits model did not load: {window.notice.text()}")
-        for label, size in SIZES.items():
-            r = measure(window, size, args.events)
-            print(f"{label} {size[0]}×{size[1]}: event→repaint p50 {r['p50']:.2f} ms, "
-                  f"p95 {r['p95']:.2f} ms; paint floor p50 {r['floor_p50']:.2f} ms, "
-                  f"p95 {r['floor_p95']:.2f} ms ({r['events']} events, {len(window.panels())} "
-                  f"panels); median/floor = {r['p50'] / r['floor_p50']:.2f}")
-            for key in ("p50", "p95", "floor_p50", "floor_p95"):
-                results[f"{key}_ms_{label}"] = round(r[key], 3)
-        window.close()
+    window = app.create_main_window("digits")
+    deadline = time.time() + 120
+    while window.model is None and time.time() < deadline:
+        qapp.processEvents()
+        time.sleep(0.005)
+    if window.model is None:
+        raise SystemExit(f"ui_bench: the digits model did not load: {window.notice.text()}")
+    for label, size in SIZES.items():
+        r = measure(window, size, args.events)
+        print(f"{label} {size[0]}×{size[1]}: event→repaint p50 {r['p50']:.2f} ms, "
+              f"p95 {r['p95']:.2f} ms; paint floor p50 {r['floor_p50']:.2f} ms, "
+              f"p95 {r['floor_p95']:.2f} ms ({r['events']} events, {len(window.panels())} "
+              f"panels); median/floor = {r['p50'] / r['floor_p50']:.2f}")
+        for key in ("p50", "p95", "floor_p50", "floor_p95"):
+            results[f"{key}_ms_{label}"] = round(r[key], 3)
+    window.close()
     if args.startup:
         results.update(startup())
         print(f"startup: window {results['startup_window_ms']:.0f} ms, first prediction "
