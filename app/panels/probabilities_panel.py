@@ -40,7 +40,8 @@ class ProbabilitiesPanel(LayerPanel):
             ax = self.plot.getAxis(axis)
             ax.setStyle(tickFont=font, tickTextOffset=max(3, points // 2))
             ax.setTextPen(pg.mkPen(self.palette().windowText().color()))
-        self.plot.getAxis("left").setWidth(int(points * 4.5))
+        # pyqtgraph drops a tick label wider than its axis: "100%" needs ~6 × the size.
+        self.plot.getAxis("left").setWidth(int(points * 6.5))
         self.plot.getAxis("bottom").setHeight(int(points * 2.8))
 
     def show_layer(self, layer, previous=None) -> None:
