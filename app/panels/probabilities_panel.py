@@ -38,10 +38,13 @@ class ProbabilitiesPanel(LayerPanel):
         font.setBold(True)
         for axis in ("bottom", "left"):
             ax = self.plot.getAxis(axis)
-            ax.setStyle(tickFont=font, tickTextOffset=max(3, points // 2))
+            ax.setStyle(tickFont=font, tickTextOffset=max(3, points // 2), tickLength=-4)
             ax.setTextPen(pg.mkPen(self.palette().windowText().color()))
-        # pyqtgraph drops a tick label wider than its axis: "100%" needs ~6 × the size.
-        self.plot.getAxis("left").setWidth(int(points * 6.5))
+        # pyqtgraph drops a tick label wider than its axis, so fit "100%" exactly: any
+        # wider and the ten class labels below crowd together in presentation mode.
+        offset = max(3, points // 2)
+        text = pg.QtGui.QFontMetrics(font).horizontalAdvance("100%")
+        self.plot.getAxis("left").setWidth(text + offset + 8)
         self.plot.getAxis("bottom").setHeight(int(points * 2.8))
 
     def show_layer(self, layer, previous=None) -> None:
