@@ -9,36 +9,12 @@ import torch
 from engine import list_models, load_model
 from engine.seed import SEED_O, SEED_X
 
+# xo and digits are the same family: two conv blocks, then the dense classifier.
+KERAS_FAMILY = "input conv relu pool conv relu pool flatten dense relu dense softmax".split()
 EXPECTED_KINDS = {
     "xo-toy": ["input", "conv", "pool", "relu", "flatten", "votes"],
-    "xo": [
-        "input",
-        "conv",
-        "relu",
-        "pool",
-        "conv",
-        "relu",
-        "pool",
-        "flatten",
-        "dense",
-        "relu",
-        "dense",
-        "softmax",
-    ],
-    "digits": [
-        "input",
-        "conv",
-        "relu",
-        "pool",
-        "conv",
-        "relu",
-        "pool",
-        "flatten",
-        "dense",
-        "relu",
-        "dense",
-        "softmax",
-    ],
+    "xo": KERAS_FAMILY,
+    "digits": KERAS_FAMILY,
 }
 
 
