@@ -140,9 +140,9 @@ class Model:
         """
         ink = preprocessing.as_ink(img, invert=invert)
         if self.name == "xo-toy":
-            grid = preprocessing.xo_grid(ink, size=self.input_shape[-1])
+            grid = preprocessing.xo_grid_ink(ink, size=self.input_shape[-1])
         else:
-            grid = preprocessing.mnist_style(ink, size=self.input_shape[-1])
+            grid = preprocessing.mnist_style_ink(ink, size=self.input_shape[-1])
         return grid.reshape(self.input_shape)
 
     def _tensor(self, x: np.ndarray) -> torch.Tensor:

@@ -37,7 +37,8 @@ def as_ink(img: np.ndarray, invert: bool | None = None) -> np.ndarray:
         a = a.astype(np.float32) / (255.0 if a.dtype != np.bool_ else 1.0)
     else:
         a = a.astype(np.float32, copy=False)
-    if not np.isfinite(a).all():
+    # One float64 sum finds any NaN or inf without allocating a mask of the canvas.
+    if not np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)):
         raise ValueError("image holds NaN or infinite values")
     a = np.clip(a, 0.0, 1.0)
     if invert is None:
@@ -51,9 +52,13 @@ def is_blank(img: np.ndarray) -> bool:
     return not bool((np.asarray(img) > INK_THRESHOLD).any())
 
 
-def _ink_box(a: np.ndarray) -> tuple[slice, slice]:
-    rows = np.flatnonzero((a > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((a > INK_THRESHOLD).any(axis=0))
+def _ink_box(a: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of the ink, or None for a blank image (one pass over ``a``)."""
+    mask = a > INK_THRESHOLD
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
@@ -72,10 +77,18 @@ def mnist_style(img: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
     Returns float32 ``(size, size)`` in [0, 1] with the brightest pixel at 1, so a thin
     pen and a thick one give strokes of the same strength. A blank image gives zeros.
     """
-    a = as_ink(img, invert=False)
-    if is_blank(a):
+    return mnist_style_ink(as_ink(img, invert=False), size, box)
+
+
+def mnist_style_ink(a: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
+    """:func:`mnist_style` for an array already returned by :func:`as_ink`.
+
+    The per-frame path (``Model.preprocess``) checks and clips the canvas once, not twice.
+    """
+    found = _ink_box(a)
+    if found is None:
         return np.zeros((size, size), np.float32)
-    a = a[_ink_box(a)]
+    a = a[found]
     h, w = a.shape
     scale = box / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -102,11 +115,16 @@ def xo_grid(img: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.
     The box is never smaller than ``min_box`` of the canvas's shorter side, so a dot or
     a tiny scribble stays small instead of being blown up to fill the whole grid.
     """
-    a = as_ink(img, invert=False)
+    return xo_grid_ink(as_ink(img, invert=False), size, border, min_box)
+
+
+def xo_grid_ink(a: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.25) -> np.ndarray:
+    """:func:`xo_grid` for an array already returned by :func:`as_ink`."""
     out = -np.ones((size, size), np.float32)
-    if is_blank(a):
+    found = _ink_box(a)
+    if found is None:
         return out
-    rows, cols = _ink_box(a)
+    rows, cols = found
     floor = int(np.ceil(min_box * min(a.shape)))
     if max(rows.stop - rows.start, cols.stop - cols.start) < floor:
         a = np.pad(a, floor)  # room to grow the box past the canvas edge
