@@ -89,12 +89,6 @@ class Canvas(QWidget):
             self._raster[:] = self._redo.pop()
             self._changed_all()
 
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    def can_redo(self) -> bool:
-        return bool(self._redo)
-
     def set_ink(self, ink: np.ndarray) -> None:
         """Replace the drawing with ``ink`` (2-D, [0, 1], any size), fitted and centred."""
         a = np.clip(np.nan_to_num(np.asarray(ink, np.float32)), 0.0, 1.0)

@@ -9,7 +9,6 @@ network runs at most once per frame, always on the newest drawing.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -583,8 +582,3 @@ class MainWindow(QMainWindow):
         self._close_zooms()
         self._loader.wait(5.0)
         super().closeEvent(event)
-
-
-def timestamp() -> float:
-    """Seconds on the clock startup timings are measured with."""
-    return time.time()

@@ -114,7 +114,7 @@ class Model:
                     _frozen(w),
                     _frozen(b) if isinstance(b, torch.Tensor) else None,
                 )
-        self._fields = receptive_fields(self.module, self.input_shape[-1])
+        self._fields = receptive_fields(self.module)
         # The toy's last layer casts votes; the others end in a softmax.
         self._votes = spec.name == "xo-toy"
         self._children = sequential_children(self.module, head="votes" if self._votes else "dense")

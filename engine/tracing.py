@@ -94,7 +94,7 @@ def layer_kind(module: nn.Module) -> str:
     raise TypeError(f"cannot trace a {type(module).__name__}: add it to engine.tracing.KINDS")
 
 
-def receptive_fields(module: nn.Module, input_size: int) -> dict[str, ReceptiveField | None]:
+def receptive_fields(module: nn.Module) -> dict[str, ReceptiveField | None]:
     """The receptive field of each spatial child layer, walking the children in order."""
     rf: ReceptiveField | None = ReceptiveField(size=1, jump=1, offset=0)
     out: dict[str, ReceptiveField | None] = {}
