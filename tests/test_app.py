@@ -81,6 +81,17 @@ def test_an_empty_canvas_shows_no_prediction(qtbot, open_window):
     assert not softmax.values.any()  # empty bars, not a guess
 
 
+def test_an_empty_canvas_casts_no_toy_votes(qtbot, open_window):
+    window = open_window("xo-toy")
+    window.load_preset("X (lecture)")
+    qtbot.waitUntil(lambda: window.prediction.text().startswith("X"))
+    assert window.panel("votes").votes[0] > 0
+    window.canvas.clear()
+    qtbot.waitUntil(lambda: window.prediction.text() == "")
+    votes = window.panel("votes")
+    assert not votes.votes.any() and [t.toPlainText() for t in votes.totals] == ["X —", "O —"]
+
+
 def test_every_model_is_selectable_and_every_panel_follows_the_pen(qtbot, open_window):
     window = open_window("xo-toy")
     window.load_preset("X (lecture)")

@@ -54,7 +54,7 @@ class VotesPanel(LayerPanel):
             t.setPos(RIGHT - 0.1, centres[g])
             self.box.addItem(t)
             self.totals.append(t)
-        self._votes = np.full(k, np.nan, np.float32)
+        self.votes = np.full(k, np.nan, np.float32)  # what the bars show (tests read it)
         self.setToolTip("Each value times its vote weight; the bars are the summed votes.")
 
     def show_layer(self, layer, previous=None) -> None:
@@ -66,14 +66,18 @@ class VotesPanel(LayerPanel):
         shown[1:] /= self.wmax
         self.draw_tiles(shown.reshape(-1, self.rows, self.cols), (-1.0, 1.0), DIVERGING_LUT,
                         numbers=True)
-        votes = np.asarray(layer.output, np.float32)
-        if not np.array_equal(votes, self._votes):
-            self._votes = votes.copy()
-            win = int(np.argmax(votes))
+        # No values (an empty canvas) means no votes and no winner, as in the headline:
+        # the votes of an all-background grid would read as a guess.
+        blank = previous is None
+        votes = np.zeros(len(self.classes), np.float32) if blank else np.asarray(
+            layer.output, np.float32)
+        if not np.array_equal(votes, self.votes):
+            self.votes = votes.copy()
+            win = -1 if blank else int(np.argmax(votes))
             brushes = [pg.mkBrush(ACCENT if i == win else BAR) for i in range(len(votes))]
             self.bars.setOpts(width=np.clip(votes, 0, None) * BAR_LEN, brushes=brushes)
             for t, c, v in zip(self.totals, self.classes, votes):
-                t.setText(f"{c} {v:.2f}")
+                t.setText(f"{c} —" if blank else f"{c} {v:.2f}")
 
     def set_label_style(self, color: str, points: int) -> None:
         """Label colour and size follow the window's look (presentation mode)."""
