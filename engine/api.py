@@ -153,11 +153,7 @@ class Model:
         out = np.asarray(out, np.float32)
         if not self._votes:
             return out
-        # The toy's votes are non-negative; its "probability" of X is X's share of
-        # all votes. No votes at all (no feature matched anything) is a tie.
-        total = out.sum(axis=1, keepdims=True)
-        share = out / np.maximum(total, 1e-12)
-        return np.where(total > 0, share, np.float32(1.0 / out.shape[1])).astype(np.float32)
+        return np.stack([_vote_share(row) for row in out]) if len(out) else out
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for model-ready inputs ``(N, *input_shape)``, no preprocessing."""
@@ -207,10 +203,12 @@ class Model:
 
 
 def _vote_share(votes: np.ndarray) -> np.ndarray:
-    """One image's votes → each class's share (the same rule as ``_probabilities``).
+    """One image's votes → each class's share: the toy's "probabilities".
 
-    Plain Python on a two-element vector: numpy's per-call overhead would cost more than
-    the toy network's whole forward pass, which is traced on every frame.
+    The toy's votes are non-negative; its probability of X is X's share of all votes,
+    and no votes at all (no feature matched anything) is a tie. Plain Python on a
+    two-element vector: numpy's per-call overhead would cost more than the toy
+    network's whole forward pass, which is traced on every frame.
     """
     values = [float(v) for v in votes]
     total = sum(values)
