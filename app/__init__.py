@@ -79,4 +79,5 @@ def _time_startup(window, t0: float) -> None:
     QTimer.singleShot(0, window_up)
     window.trace_shown.connect(first_answer)
     notices().message.connect(failed)
-    window._loader.failed.connect(lambda _request, message: failed(message))
+    window.live.reverted.connect(
+        lambda name, _device: None if name else failed(window.notice.text()))

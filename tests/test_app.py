@@ -161,13 +161,24 @@ def test_hovering_a_map_cell_outlines_its_receptive_field(qtbot, open_window):
     window = open_window("digits")
     draw(qtbot, window, seven())
     qtbot.waitUntil(lambda: window.trace is not None)
-    window.panel("pool1").hover_cell(3, 2, 4)
+    hover(qtbot, window.panel("pool1"), tile=3, row=2, col=4)
     outline = window.panel("input").outline
     assert outline.isVisible()
     r = outline.rect()
     # pool1 cell (2, 4): conv 3×3 then pool 2×2 → 4×4 input window at rows 4–8, cols 8–12.
     assert (r.top(), r.left(), r.height(), r.width()) == (4, 8, 4, 4)
-    assert "map 3, row 2, col 4" in window.panel("pool1").last_hover
+    readout = window.panel("pool1").readout.text()
+    assert "map 3, row 2, col 4" in readout
+    qtbot.wait(1500)  # the value stays while the pointer rests (a tooltip would go)
+    assert window.panel("pool1").readout.text() == readout
+
+
+def hover(qtbot, panel, tile: int, row: int, col: int) -> None:
+    """Rest the real mouse pointer on one cell of a panel's mosaic."""
+    x, y = panel.mosaic.origin(tile)
+    scene = panel.image.mapToScene(QPointF(x + col + 0.5, y + row + 0.5))
+    qtbot.mouseMove(panel.view.viewport(), panel.view.mapFromScene(scene))
+    qtbot.waitUntil(lambda: panel.marker.isVisible())
 
 
 def test_clicking_a_map_opens_an_enlarged_view(qtbot, open_window):

@@ -15,9 +15,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
-from PySide6.QtWidgets import QFrame, QGraphicsItem, QLabel, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.mosaic import Mosaic
+from app.theme import ACCENT, DIVERGING_LUT
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -141,9 +149,9 @@ class _Image(pg.ImageItem):
 
     def hoverEvent(self, ev) -> None:
         if ev.isExit():
-            self._on_hover(None, None)
+            self._on_hover(None)
         else:
-            self._on_hover(ev.pos(), ev.screenPos())
+            self._on_hover(ev.pos())
 
     def mouseClickEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
@@ -166,13 +174,17 @@ class LayerPanel(QFrame):
         self.setObjectName("panel")
         self.name = name
         self.frames = 0  # how many layer updates this panel has drawn (tests read it)
-        self.last_hover = ""  # the last tooltip text (what a user would read)
+        self.last_hover = ""  # the last hovered cell's readout (what a user would read)
         self.setAutoFillBackground(True)
         self.setFrameShape(QFrame.Shape.Box)
         self.setFrameShadow(QFrame.Shadow.Plain)
         self.title = QLabel(title)
         self.title.setObjectName("panel_title")
         self.title.setWordWrap(True)
+        # The value under the pointer, kept until the pointer leaves. A tooltip would
+        # vanish after a few seconds, and the panel's help tooltip used to replace it.
+        self.readout = QLabel(" ")
+        self.readout.setObjectName("panel_readout")
         self.view = pg.GraphicsView()
         self.view.setObjectName(f"view_{name}")
         self.view.setBackground(None)
@@ -184,13 +196,30 @@ class LayerPanel(QFrame):
         layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.readout)
         self.mosaic: Mosaic | None = None
         self.image = _Image(self._hover, self._click)
         self.box.addItem(self.image)
         self.numbers = NumbersItem()
         self.box.addItem(self.numbers)
+        self.marker = QGraphicsRectItem()  # the hovered cell, on its own map
+        pen = pg.mkPen(ACCENT, width=3)
+        pen.setCosmetic(True)
+        self.marker.setPen(pen)
+        self.marker.setZValue(20)
+        self.marker.hide()
+        self.box.addItem(self.marker)
         self.limit = 1e-6
         self._current: np.ndarray | None = None  # the mosaic tiles' source, (count, h, w)
+
+    def set_help(self, text: str) -> None:
+        """What this panel shows, as the title's tooltip (never over the values)."""
+        self.title.setToolTip(text)
+
+    def apply_look(self, look: dict, title_font: QFont) -> None:
+        """Follow the window's look (desk or presentation); subclasses add their labels."""
+        self.set_look(look["panel"], title_font)
+        self.readout.setFont(title_font)
 
     def set_look(self, background: str, title_font: QFont) -> None:
         """Background and title type of the window's look (desk or presentation)."""
@@ -240,8 +269,22 @@ class LayerPanel(QFrame):
         """Draw ``layer``'s current output (``previous`` is the layer that fed it)."""
         raise NotImplementedError
 
+    def show_empty(self, layer) -> None:
+        """An empty canvas: show no activity at all (the cells go blank, no numbers).
+
+        A network's response to nothing (biases, the toy's 0.33/-0.11 on an all-background
+        grid) reads to a class as "it sees something in nothing". Panels of things that do
+        not depend on the drawing (filters, the input grid) override this to stay drawn.
+        """
+        if self.mosaic is None:
+            return
+        count, h, w = self.mosaic.count, self.mosaic.height, self.mosaic.width
+        self.draw_tiles(np.full((count, h, w), np.nan, np.float32), self.levels(),
+                        DIVERGING_LUT)
+        self.numbers.set_values(None, 1.0)
+
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
-        """The tooltip for one cell."""
+        """The readout for one cell."""
         return f"{self.name}: tile {tile}, row {row}, col {col}: {value:+.3f}"
 
     def input_window(self, tile: int, row: int, col: int) -> Window | None:
@@ -250,6 +293,9 @@ class LayerPanel(QFrame):
 
     def tile_title(self, tile: int) -> str:
         return f"{self.name} #{tile}"
+
+    def show_window(self, window: Window | None) -> None:
+        """Outline the input cells a hovered cell sees (only the input panel draws it)."""
 
     def tile_values(self, tile: int) -> np.ndarray | None:
         """The current 2-D values of one tile (for the enlarged view)."""
@@ -261,27 +307,28 @@ class LayerPanel(QFrame):
         return (-self.limit, self.limit)
 
     # ----- pointer --------------------------------------------------------------------
-    def _hover(self, pos: QPointF | None, screen: QPointF | None) -> None:
+    def _hover(self, pos: QPointF | None) -> None:
         hit = None if pos is None or self.mosaic is None else self.mosaic.locate(pos.x(), pos.y())
+        if hit is not None and self._current is not None and not np.isfinite(
+                self._current[hit[0]][hit[1], hit[2]]):
+            hit = None  # an empty cell (blank canvas) has nothing to read
         if hit is None or self._current is None:
+            self.marker.hide()
+            self.readout.setText(" ")
             self.cell_hovered.emit(None)
             return
         tile, row, col = hit
         self.last_hover = self.describe(tile, row, col, float(self._current[tile][row, col]))
-        if screen is not None:
-            QToolTip.showText(screen.toPoint(), self.last_hover, self.view)
+        self.readout.setText(self.last_hover)
+        x, y = self.mosaic.origin(tile)
+        self.marker.setRect(QRectF(x + col, y + row, 1, 1))
+        self.marker.show()
         self.cell_hovered.emit(self.input_window(tile, row, col))
 
     def _click(self, pos: QPointF) -> None:
         hit = None if self.mosaic is None else self.mosaic.locate(pos.x(), pos.y())
         if hit is not None:
             self.tile_clicked.emit(self.name, hit[0])
-
-    def hover_cell(self, tile: int, row: int, col: int) -> None:
-        """Act as if the pointer rested on a cell (keyboard users, tests)."""
-        assert self.mosaic is not None
-        x, y = self.mosaic.origin(tile)
-        self._hover(QPointF(x + col + 0.5, y + row + 0.5), None)
 
     def save_png(self, path: str) -> bool:
         """Write this panel, title included, as a PNG."""

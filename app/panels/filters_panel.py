@@ -29,13 +29,16 @@ class FiltersPanel(LayerPanel):
         self.limit = float(np.abs(layer.weights).max()) or 1.0
         self.draw_tiles(tiles, (-self.limit, self.limit), DIVERGING_LUT,
                         numbers=tiles.size <= 100)
-        self.setToolTip("Filter weights. Red: positive, blue: negative. Click one to enlarge."
+        self.set_help("Filter weights. Red: positive, blue: negative. Click one to enlarge."
                         + ("" if inp == 1 else " Column: output filter; row: the input map "
                            "it is applied to."))
 
     def show_layer(self, layer, previous=None) -> None:
         """Weights do not change while drawing; only count the update."""
         self.frames += 1
+
+    def show_empty(self, layer) -> None:
+        self.show_layer(layer)  # the filters are the network, not its response
 
     def _split(self, tile: int) -> tuple[int, int]:
         out = self.shape[0]

@@ -29,11 +29,14 @@ class InputPanel(LayerPanel):
         self.outline.setZValue(10)
         self.outline.hide()
         self.box.addItem(self.outline)
-        self.setToolTip("The drawing as the network receives it: cropped, scaled, centred.")
+        self.set_help("The drawing as the network receives it: cropped, scaled, centred.")
 
     def show_layer(self, layer, previous=None) -> None:
         levels = (-1.0, 1.0) if self.signed else (0.0, 1.0)
         self.draw_tiles(layer.output, levels, GREY_LUT, numbers=self.numbers_on, fmt="{:.0f}")
+
+    def show_empty(self, layer) -> None:
+        self.show_layer(layer)  # what the network is given: nothing, shown as such
 
     def levels(self) -> tuple[float, float]:
         return (-1.0, 1.0) if self.signed else (0.0, 1.0)

@@ -31,7 +31,7 @@ class MapsPanel(LayerPanel):
         self.numbers_on = c * h * w <= NUMBERS_MAX_CELLS
         if self.numbers_on:
             self.limit = 1.0  # normalised toy maps live in [-1, 1]
-        self.setToolTip(
+        self.set_help(
             "Each tile is one channel. Red: positive, blue: negative, white: zero. "
             "Hover a cell to see what it looks at; click a tile to enlarge it."
         )

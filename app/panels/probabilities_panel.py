@@ -28,8 +28,12 @@ class ProbabilitiesPanel(LayerPanel):
         self.plot.getAxis("left").setTicks([[(v, f"{int(v * 100)}%") for v in (0, 0.5, 1)]])
         self.values = np.zeros(n, np.float32)
         self._bar, self._winner = pg.mkBrush(BAR), pg.mkBrush(ACCENT)  # made once, not per frame
-        self.setToolTip("How sure the network is of each class (they add up to 100 %).")
+        self.set_help("How sure the network is of each class (they add up to 100 %).")
         self.set_fonts(10)
+
+    def apply_look(self, look: dict, title_font) -> None:
+        super().apply_look(look, title_font)
+        self.set_fonts(look["title_pt"])
 
     def set_fonts(self, points: int) -> None:
         """Axis labels follow the window's type size (presentation mode)."""
@@ -49,6 +53,9 @@ class ProbabilitiesPanel(LayerPanel):
 
     def show_layer(self, layer, previous=None) -> None:
         self.show_probabilities(np.asarray(layer.output, np.float32))
+
+    def show_empty(self, layer) -> None:
+        self.show_probabilities(None)
 
     def show_probabilities(self, p: np.ndarray | None) -> None:
         """Draw ``p`` (or empty bars for None: an empty canvas has no answer)."""

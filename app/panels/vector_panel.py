@@ -21,7 +21,7 @@ class VectorPanel(LayerPanel):
         cols = n if n <= 16 else math.ceil(math.sqrt(n))
         self.set_mosaic(Mosaic(n, 1, 1, cols=cols, gap=0))
         self.numbers_on = n <= 16
-        self.setToolTip("One cell per unit. Red: positive, blue: negative, white: zero.")
+        self.set_help("One cell per unit. Red: positive, blue: negative, white: zero.")
 
     def show_layer(self, layer, previous=None) -> None:
         lim = self.grow_limit(layer.output)

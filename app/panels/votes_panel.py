@@ -55,7 +55,7 @@ class VotesPanel(LayerPanel):
             self.box.addItem(t)
             self.totals.append(t)
         self.votes = np.full(k, np.nan, np.float32)  # what the bars show (tests read it)
-        self.setToolTip("Each value times its vote weight; the bars are the summed votes.")
+        self.set_help("Each value times its vote weight; the bars are the summed votes.")
 
     def show_layer(self, layer, previous=None) -> None:
         values = np.asarray(previous.output if previous is not None else np.zeros(
@@ -78,6 +78,13 @@ class VotesPanel(LayerPanel):
             self.bars.setOpts(width=np.clip(votes, 0, None) * BAR_LEN, brushes=brushes)
             for t, c, v in zip(self.totals, self.classes, votes):
                 t.setText(f"{c} —" if blank else f"{c} {v:.2f}")
+
+    def show_empty(self, layer) -> None:
+        self.show_layer(layer, None)  # no values, no votes, no winner
+
+    def apply_look(self, look: dict, title_font) -> None:
+        super().apply_look(look, title_font)
+        self.set_label_style(look["text"], look["title_pt"])
 
     def set_label_style(self, color: str, points: int) -> None:
         """Label colour and size follow the window's look (presentation mode)."""

@@ -1,0 +1,107 @@
+"""The desk dashboard: one page of layer panels per model, built once and kept.
+
+Switching models shows another page; nothing is destroyed while the app runs. Pages
+used to be torn down and rebuilt on every model switch, with pen and hover events for
+the old panels still in flight: a fuzz of model switches mid-stroke crashed the
+interpreter inside ``pyqtgraph.ViewBox.__init__``. Keeping each model's page alive also
+makes switching back instant, and each page keeps the colour levels it has grown.
+
+Panels talk to the rest of the window through the deck's signals (values, not widgets):
+``cell_hovered(window)`` and ``tile_clicked(panel name, tile)``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGridLayout, QStackedWidget, QWidget
+
+from app.panels import LayerPanel, panels_for
+
+
+class _Page(QWidget):
+    """One model's panels in a grid, in data-flow order."""
+
+    def __init__(self, trace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.panels: list[tuple[LayerPanel, str]] = panels_for(trace, self)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(6)
+        n = len(self.panels)
+        cols = 5 if n > 8 else 2  # the toy's few small maps get wide panels: numbers fit
+        for i, (panel, _) in enumerate(self.panels):
+            grid.addWidget(panel, i // cols, i % cols)
+        for c in range(cols):
+            grid.setColumnStretch(c, 1)
+        for r in range(-(-n // cols)):
+            grid.setRowStretch(r, 1)
+
+    def show_trace(self, trace, blank: bool) -> None:
+        layers = trace.layers
+        index = {layer.name: i for i, layer in enumerate(layers)}
+        for panel, name in self.panels:
+            i = index[name]
+            if blank:
+                panel.show_empty(layers[i])
+            else:
+                panel.show_layer(layers[i], layers[i - 1] if i else None)
+
+
+class PanelDeck(QStackedWidget):
+    """A page of panels per model name; ``show_trace`` updates the visible page only."""
+
+    cell_hovered = Signal(object)
+    tile_clicked = Signal(str, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("panel_deck")
+        self._pages: dict[str, _Page] = {}
+        self._look: tuple[dict, QFont] | None = None
+
+    def show_model(self, name: str, blank_trace, example_trace) -> None:
+        """Show ``name``'s page, building it (once) from a blank and an example trace."""
+        page = self._pages.get(name)
+        if page is None:
+            page = _Page(blank_trace, self)
+            for panel, _ in page.panels:
+                panel.cell_hovered.connect(self.cell_hovered)
+                panel.tile_clicked.connect(self.tile_clicked)
+            if self._look is not None:
+                for panel, _ in page.panels:
+                    panel.apply_look(*self._look)
+            # Calibrate the colour levels on the example before the first stroke.
+            page.show_trace(example_trace, blank=False)
+            self._pages[name] = page
+            self.addWidget(page)
+        self.setCurrentWidget(page)
+
+    def show_trace(self, trace, blank: bool) -> None:
+        page = self.currentWidget()
+        if isinstance(page, _Page):
+            page.show_trace(trace, blank)
+
+    def panels(self) -> list[LayerPanel]:
+        """The visible page's panels, in data-flow order."""
+        page = self.currentWidget()
+        return [p for p, _ in page.panels] if isinstance(page, _Page) else []
+
+    def panel(self, name: str) -> LayerPanel:
+        """The visible panel called ``name`` (a layer name, or ``conv1.filters``)."""
+        for p in self.panels():
+            if p.name == name:
+                return p
+        raise KeyError(f"no panel {name!r}; panels are {[p.name for p in self.panels()]}")
+
+    def apply_look(self, look: dict, title_font: QFont) -> None:
+        """Every page, built or not yet, follows the window's look."""
+        self._look = (look, title_font)
+        for page in self._pages.values():
+            for panel, _ in page.panels:
+                panel.apply_look(look, title_font)
+
+    def outline_input(self, window) -> None:
+        """Outline, on the visible input panel, the input cells a hovered cell sees."""
+        for panel in self.panels():
+            panel.show_window(window)
