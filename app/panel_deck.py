@@ -12,9 +12,9 @@ Panels talk to the rest of the window through the deck's signals (values, not wi
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGridLayout, QStackedWidget, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 
 from app.panels import LayerPanel, panels_for
 
@@ -28,12 +28,22 @@ class _Page(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(6)
+        grid.setHorizontalSpacing(2)
         n = len(self.panels)
         cols = 5 if n > 8 else 2  # the toy's few small maps get wide panels: numbers fit
+        # Reading order is data-flow order: left to right, an arrow into every panel,
+        # and "↳" where a row continues the one above.
         for i, (panel, _) in enumerate(self.panels):
-            grid.addWidget(panel, i // cols, i % cols)
+            r, c = divmod(i, cols)
+            if i:
+                arrow = QLabel("→" if c else "↳")
+                arrow.setObjectName("flow_arrow")
+                arrow.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                arrow.setToolTip("data flows this way: each panel reads the one before it")
+                grid.addWidget(arrow, r, 2 * c)
+            grid.addWidget(panel, r, 2 * c + 1)
         for c in range(cols):
-            grid.setColumnStretch(c, 1)
+            grid.setColumnStretch(2 * c + 1, 1)
         for r in range(-(-n // cols)):
             grid.setRowStretch(r, 1)
 

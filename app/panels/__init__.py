@@ -44,7 +44,7 @@ def panels_for(trace, parent: QWidget | None = None) -> list[tuple[LayerPanel, s
                 out.append((FiltersPanel(layer, parent), layer.name))
             out.append((MapsPanel(layer, parent), layer.name))
         elif VectorPanel.accepts(layer):
-            out.append((VectorPanel(layer, parent), layer.name))
+            out.append((VectorPanel(layer, trace.classes, parent), layer.name))
         elif VotesPanel.accepts(layer):
             out.append((VotesPanel(layer, trace.classes, parent), layer.name))
         elif ProbabilitiesPanel.accepts(layer):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -33,14 +33,17 @@ Window = tuple[tuple[int, int], tuple[int, int]]  # ((row0, row1), (col0, col1))
 
 
 class NumbersItem(QGraphicsItem):
-    """Writes each cell's value in the cell, when the cells are big enough to read.
+    """Writes each cell's value in the cell, when it can be read there.
+
+    One rule decides everywhere (panels, the enlarged view): a number is written when
+    its text, sized to fit inside its cell, is at least :data:`MIN_TEXT_PX` tall. So
+    the toy's 7×7 maps carry the lecture's numbers as soon as the window is large enough,
+    ten logits get theirs when their cells are wide enough for "-16.4", and a 26×26
+    map never turns into a grey smear of digits.
 
     One item paints all numbers in one call (a ``TextItem`` per cell would be a
-    hundred items re-laid out per frame). The font follows the cell's size on screen,
-    so numbers grow with the window and with presentation mode.
+    hundred items re-laid out per frame).
     """
-
-    MIN_CELL_PX = 22
 
     def __init__(self, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
@@ -64,31 +67,53 @@ class NumbersItem(QGraphicsItem):
         h, w = self._values.shape
         return QRectF(0, 0, w, h)
 
+    def texts(self) -> list[tuple[int, int, str]]:
+        """(row, col, text) of every number this item would write."""
+        if self._values is None:
+            return []
+        rows, cols = np.nonzero(np.isfinite(self._values))
+        return [(r, c, format_number(float(self._values[r, c]), self._fmt))
+                for r, c in zip(rows.tolist(), cols.tolist())]
+
     def paint(self, painter: QPainter, *_args: object) -> None:
         if self._values is None:
             return
         t = painter.transform()
         cell = min(abs(t.m11()) + abs(t.m21()), abs(t.m22()) + abs(t.m12()))
-        if cell < self.MIN_CELL_PX:
+        if cell < MIN_TEXT_PX * 1.6:  # too small for any number: skip the formatting
+            return
+        texts = self.texts()
+        if not texts:
             return
         font = QFont()
-        font.setPixelSize(max(8, int(cell * (0.26 if self._fmt == "{:.2f}" else 0.4))))
         font.setBold(True)
+        font.setPixelSize(100)
+        widest = max(QFontMetricsF(font).horizontalAdvance(text) for _, _, text in texts)
+        px = int(min(cell * 0.42, 100 * 0.86 * cell / max(widest, 1.0)))
+        if px < MIN_TEXT_PX:
+            return
+        font.setPixelSize(px)
         painter.save()
         painter.resetTransform()
         painter.setFont(font)
         dark, light = QColor(0, 0, 0), QColor(255, 255, 255)
-        rows, cols = np.nonzero(np.isfinite(self._values))
-        for r, c in zip(rows.tolist(), cols.tolist()):
+        for r, c, text in texts:
             v = float(self._values[r, c])
             centre = t.map(QPointF(c + 0.5, r + 0.5))
             painter.setPen(light if abs(v) > 0.55 * self._limit else dark)
-            text = self._fmt.format(_truncated(v) if self._fmt == "{:.2f}" else v)
-            if text in ("-0.00", "-0.0", "-0"):
-                text = text[1:]
             painter.drawText(QRectF(centre.x() - cell / 2, centre.y() - cell / 2, cell, cell),
                              Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
+
+
+# The smallest number worth writing, in pixels: smaller reads as noise on any screen.
+MIN_TEXT_PX = 9
+
+
+def format_number(v: float, fmt: str) -> str:
+    """A cell's text: two-decimal values are cut as the lecture prints them; no "-0"."""
+    text = fmt.format(_truncated(v) if fmt == "{:.2f}" else v)
+    return text[1:] if text in ("-0.00", "-0.0", "-0") else text
 
 
 def _truncated(v: float) -> float:
@@ -159,6 +184,47 @@ class _Image(pg.ImageItem):
             self._on_click(ev.pos())
 
 
+class TitleLabel(QLabel):
+    """A panel title on one line: the layer's name, then what it is in plain words.
+
+    When the panel is too narrow for both, the plain words are elided (the whole title
+    stays in the tooltip); the layer's name is never cut.
+    """
+
+    def __init__(self, name: str, words: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full = f"{name}: {words}" if words else name
+        self._name = name
+        self.setWordWrap(False)
+        self.setMinimumWidth(10)
+        self.setText(self.full)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self._fit()
+
+    def _fit(self) -> None:
+        fm = self.fontMetrics()
+        text = fm.elidedText(self.full, Qt.TextElideMode.ElideRight, max(self.width(), 1))
+        if len(text) < len(self._name) + 1:
+            text = self._name
+        if text != self.text():
+            self.setText(text)
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(10)  # never widen the panel: the title adapts to it
+        return hint
+
+    def minimumSizeHint(self):
+        return self.sizeHint()
+
+
 class LayerPanel(QFrame):
     """A titled view of one layer. Subclasses fill :meth:`show_layer` and :meth:`describe`.
 
@@ -169,7 +235,7 @@ class LayerPanel(QFrame):
     cell_hovered = Signal(object)
     tile_clicked = Signal(str, int)
 
-    def __init__(self, name: str, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, words: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("panel")
         self.name = name
@@ -178,9 +244,8 @@ class LayerPanel(QFrame):
         self.setAutoFillBackground(True)
         self.setFrameShape(QFrame.Shape.Box)
         self.setFrameShadow(QFrame.Shadow.Plain)
-        self.title = QLabel(title)
+        self.title = TitleLabel(name, words)
         self.title.setObjectName("panel_title")
-        self.title.setWordWrap(True)
         # The value under the pointer, kept until the pointer leaves. A tooltip would
         # vanish after a few seconds, and the panel's help tooltip used to replace it.
         self.readout = QLabel(" ")
@@ -214,7 +279,7 @@ class LayerPanel(QFrame):
 
     def set_help(self, text: str) -> None:
         """What this panel shows, as the title's tooltip (never over the values)."""
-        self.title.setToolTip(text)
+        self.title.setToolTip(f"{self.title.full}. {text}")
 
     def apply_look(self, look: dict, title_font: QFont) -> None:
         """Follow the window's look (desk or presentation); subclasses add their labels."""
@@ -243,14 +308,17 @@ class LayerPanel(QFrame):
         self.box.disableAutoRange()
 
     def draw_tiles(self, tiles: np.ndarray, levels: tuple[float, float], lut: np.ndarray,
-                   numbers: bool = False, fmt: str = "{:.2f}") -> None:
-        """Show ``tiles`` ``(count, h, w)`` as the mosaic, with fixed ``levels``."""
+                   fmt: str = "{:.2f}") -> None:
+        """Show ``tiles`` ``(count, h, w)`` as the mosaic, with fixed ``levels``.
+
+        Every cell's number goes to the numbers item, which writes them when they can
+        be read at the size the panel is shown (see :class:`NumbersItem`).
+        """
         assert self.mosaic is not None
         self._current = tiles
         img = self.mosaic.image(tiles)
         self.image.setImage(img, autoLevels=False, levels=levels, lut=lut)
-        if numbers:
-            self.numbers.set_values(img, max(abs(levels[0]), abs(levels[1])), fmt)
+        self.numbers.set_values(img, max(abs(levels[0]), abs(levels[1])), fmt)
         self.frames += 1
 
     def grow_limit(self, values: np.ndarray) -> float:
@@ -281,7 +349,6 @@ class LayerPanel(QFrame):
         count, h, w = self.mosaic.count, self.mosaic.height, self.mosaic.width
         self.draw_tiles(np.full((count, h, w), np.nan, np.float32), self.levels(),
                         DIVERGING_LUT)
-        self.numbers.set_values(None, 1.0)
 
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
         """The readout for one cell."""

@@ -20,15 +20,14 @@ class FiltersPanel(LayerPanel):
 
     def __init__(self, layer, parent=None) -> None:
         out, inp, kh, kw = layer.weights.shape
-        title = (f"{layer.name} filters — {out} of {kh}×{kw}" if inp == 1 else
-                 f"{layer.name} filters — {out}×{inp} kernels {kh}×{kw}")
-        super().__init__(f"{layer.name}.filters", title, parent)
+        words = (f"{out} filters of {kh}×{kw} weights" if inp == 1 else
+                 f"{out} filters, each {inp} kernels of {kh}×{kw}")
+        super().__init__(f"{layer.name}.filters", words, parent)
         self.shape = (out, inp, kh, kw)
         tiles = np.ascontiguousarray(layer.weights.transpose(1, 0, 2, 3)).reshape(-1, kh, kw)
         self.set_mosaic(Mosaic(out * inp, kh, kw, cols=out if inp > 1 else None))
         self.limit = float(np.abs(layer.weights).max()) or 1.0
-        self.draw_tiles(tiles, (-self.limit, self.limit), DIVERGING_LUT,
-                        numbers=tiles.size <= 100)
+        self.draw_tiles(tiles, (-self.limit, self.limit), DIVERGING_LUT)
         self.set_help("Filter weights. Red: positive, blue: negative. Click one to enlarge."
                         + ("" if inp == 1 else " Column: output filter; row: the input map "
                            "it is applied to."))

@@ -16,12 +16,11 @@ class InputPanel(LayerPanel):
 
     def __init__(self, layer, parent=None) -> None:
         _, h, w = layer.output.shape
-        super().__init__(layer.name, f"what the network sees — {h}×{w}", parent)
+        super().__init__(layer.name, f"what the network sees, {h}×{w}", parent)
         self.size = (h, w)
         self.set_mosaic(Mosaic(1, h, w, gap=0))
         # The toy's grid is ±1 (background -1); the MNIST-style input is [0, 1].
         self.signed = bool(layer.output.min() < 0)
-        self.numbers_on = h * w <= 100
         self.outline = pg.QtWidgets.QGraphicsRectItem()
         pen = pg.mkPen(ACCENT, width=4)
         pen.setCosmetic(True)
@@ -33,7 +32,7 @@ class InputPanel(LayerPanel):
 
     def show_layer(self, layer, previous=None) -> None:
         levels = (-1.0, 1.0) if self.signed else (0.0, 1.0)
-        self.draw_tiles(layer.output, levels, GREY_LUT, numbers=self.numbers_on, fmt="{:.0f}")
+        self.draw_tiles(layer.output, levels, GREY_LUT, fmt="{:.0f}")
 
     def show_empty(self, layer) -> None:
         self.show_layer(layer)  # what the network is given: nothing, shown as such

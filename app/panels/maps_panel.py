@@ -8,14 +8,10 @@ from app.mosaic import Mosaic
 from app.panels.base import LayerPanel, Window
 from app.theme import DIVERGING_LUT
 
-# Small layers (the X/O toy's 7×7 and 4×4 maps) get their values written in the cells,
-# like the lecture's tables.
-NUMBERS_MAX_CELLS = 400
-
 WHAT = {
-    "conv": "feature maps",
-    "relu": "after ReLU",
-    "pool": "pooled",
+    "conv": "{c} feature maps, {h}×{w}",
+    "relu": "ReLU, negatives become 0",
+    "pool": "max pooling, {c} maps shrink to {h}×{w}",
 }
 
 
@@ -24,13 +20,10 @@ class MapsPanel(LayerPanel):
 
     def __init__(self, layer, parent=None) -> None:
         c, h, w = layer.output.shape
-        super().__init__(layer.name, f"{layer.name} — {c} {WHAT.get(layer.kind, layer.kind)}"
-                         f" {h}×{w}", parent)
+        super().__init__(layer.name, WHAT.get(layer.kind, layer.kind).format(c=c, h=h, w=w),
+                         parent)
         self.set_mosaic(Mosaic(c, h, w))
         self.field = layer.receptive_field
-        self.numbers_on = c * h * w <= NUMBERS_MAX_CELLS
-        if self.numbers_on:
-            self.limit = 1.0  # normalised toy maps live in [-1, 1]
         self.set_help(
             "Each tile is one channel. Red: positive, blue: negative, white: zero. "
             "Hover a cell to see what it looks at; click a tile to enlarge it."
@@ -38,7 +31,7 @@ class MapsPanel(LayerPanel):
 
     def show_layer(self, layer, previous=None) -> None:
         lim = self.grow_limit(layer.output)
-        self.draw_tiles(layer.output, (-lim, lim), DIVERGING_LUT, numbers=self.numbers_on)
+        self.draw_tiles(layer.output, (-lim, lim), DIVERGING_LUT)
 
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
         return f"{self.name}, map {tile}, row {row}, col {col}: {value:+.3f}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 
@@ -13,7 +15,7 @@ class ProbabilitiesPanel(LayerPanel):
     """Class probabilities (the softmax layer) as a bar chart on a fixed 0–100 % axis."""
 
     def __init__(self, layer, classes: list[str], parent=None) -> None:
-        super().__init__(layer.name, "probabilities — the network's answer", parent)
+        super().__init__(layer.name, "the answer, as probabilities", parent)
         self.classes = list(classes)
         self.plot = pg.PlotItem(enableMenu=False)
         self.plot.setMouseEnabled(False, False)
@@ -47,9 +49,32 @@ class ProbabilitiesPanel(LayerPanel):
         # pyqtgraph drops a tick label wider than its axis, so fit "100%" exactly: any
         # wider and the ten class labels below crowd together in presentation mode.
         offset = max(3, points // 2)
+        self._tick_font = font
+        self._thin_labels()
         text = pg.QtGui.QFontMetrics(font).horizontalAdvance("100%")
         self.plot.getAxis("left").setWidth(text + offset + 8)
         self.plot.getAxis("bottom").setHeight(int(points * 2.8))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._thin_labels()
+
+    def _thin_labels(self) -> None:
+        """Label every k-th class when all of them would not fit side by side.
+
+        pyqtgraph draws tick labels where they fall, so ten labels in a narrow panel
+        ran together ("12356B"); thinning keeps each one readable.
+        """
+        font = getattr(self, "_tick_font", None)
+        if font is None:
+            return
+        n = len(self.classes)
+        fm = pg.QtGui.QFontMetrics(font)
+        need = max(fm.horizontalAdvance(c) for c in self.classes) + fm.horizontalAdvance("  ")
+        have = max(self.plot.getViewBox().width(), 1.0) / n
+        step = max(1, math.ceil(need / have))
+        self.plot.getAxis("bottom").setTicks(
+            [[(i, c) for i, c in enumerate(self.classes) if i % step == 0]])
 
     def show_layer(self, layer, previous=None) -> None:
         self.show_probabilities(np.asarray(layer.output, np.float32))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 
 from app.mosaic import Mosaic
 from app.panels.base import LayerPanel
@@ -14,21 +16,35 @@ from app.theme import DIVERGING_LUT
 class VectorPanel(LayerPanel):
     """Shows an ``(N,)`` vector; small ones (the logits) as one row with numbers."""
 
-    def __init__(self, layer, parent=None) -> None:
+    def __init__(self, layer, classes: list[str] | None = None, parent=None) -> None:
         n = int(layer.output.shape[0])
-        what = "units (dense)" if layer.kind == "dense" else f"units ({layer.kind})"
-        super().__init__(layer.name, f"{layer.name} — {n} {what}", parent)
+        # The last dense layer before the softmax: one score per class, labelled.
+        self.classes = list(classes) if classes and len(classes) == n else None
+        if self.classes:
+            words = "a score per class (logits); softmax turns them into probabilities"
+        elif layer.kind == "dense":
+            words = f"fully connected, {n:,} units"
+        else:
+            words = f"{layer.kind.upper() if layer.kind == 'relu' else layer.kind}, {n:,} units"
+        super().__init__(layer.name, words.replace("RELU", "ReLU"), parent)
         cols = n if n <= 16 else math.ceil(math.sqrt(n))
         self.set_mosaic(Mosaic(n, 1, 1, cols=cols, gap=0))
-        self.numbers_on = n <= 16
+        if self.classes:
+            self.box.setRange(QRectF(0, 0, n, 1.8), padding=0.02)
+            for i, c in enumerate(self.classes):
+                label = pg.TextItem(c, anchor=(0.5, 0), color=(128, 128, 128))
+                label.setPos(i + 0.5, 1.05)
+                self.box.addItem(label)
         self.set_help("One cell per unit. Red: positive, blue: negative, white: zero.")
 
     def show_layer(self, layer, previous=None) -> None:
         lim = self.grow_limit(layer.output)
         tiles = layer.output.reshape(-1, 1, 1)
-        self.draw_tiles(tiles, (-lim, lim), DIVERGING_LUT, numbers=self.numbers_on, fmt="{:.1f}")
+        self.draw_tiles(tiles, (-lim, lim), DIVERGING_LUT, fmt="{:.1f}")
 
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
+        if self.classes:
+            return f"{self.name}, score for {self.classes[tile]}: {value:+.3f}"
         return f"{self.name}, unit {tile}: {value:+.3f}"
 
     def tile_values(self, tile: int) -> np.ndarray | None:

@@ -25,7 +25,7 @@ class VotesPanel(LayerPanel):
     """Feature values → votes for each class (a layer of kind ``votes``)."""
 
     def __init__(self, layer, classes: list[str], parent=None) -> None:
-        super().__init__(layer.name, "votes — each feature value votes for X and for O", parent)
+        super().__init__(layer.name, "each feature value votes for X and for O", parent)
         self.classes = list(classes)
         self.weights = np.asarray(layer.weights, np.float32)  # (classes, features)
         k, n = self.weights.shape
@@ -64,8 +64,7 @@ class VotesPanel(LayerPanel):
         self.raw[1:] = values[None, :] * self.weights
         shown = self.raw.copy()
         shown[1:] /= self.wmax
-        self.draw_tiles(shown.reshape(-1, self.rows, self.cols), (-1.0, 1.0), DIVERGING_LUT,
-                        numbers=True)
+        self.draw_tiles(shown.reshape(-1, self.rows, self.cols), (-1.0, 1.0), DIVERGING_LUT)
         # No values (an empty canvas) means no votes and no winner, as in the headline:
         # the votes of an all-background grid would read as a guess.
         blank = previous is None

@@ -14,8 +14,6 @@ from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 from app.panels.base import NumbersItem
 from app.theme import DIVERGING
 
-NUMBERS_MAX_CELLS = 32 * 32
-
 
 class ZoomView(QDialog):
     """A large, labelled copy of one tile."""
@@ -49,8 +47,7 @@ class ZoomView(QDialog):
         lo, hi = levels
         self.bar.setLevels((lo, hi))
         self.image.setImage(values, autoLevels=False, levels=(lo, hi))
-        small = values.size <= NUMBERS_MAX_CELLS
-        self.numbers.set_values(values if small else None, max(abs(lo), abs(hi)))
+        self.numbers.set_values(values, max(abs(lo), abs(hi)))
         if values.shape != self._shape:
             self._shape = values.shape
             h, w = values.shape
