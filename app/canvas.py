@@ -23,12 +23,37 @@ from PySide6.QtGui import (
     QPen,
     QResizeEvent,
     QTabletEvent,
+    QUndoCommand,
+    QUndoStack,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 # 9 × 36: the 9×9 lecture grids paint as exact blocks, and 324 px is plenty for MNIST.
 SIZE = 324
 UNDO_LIMIT = 100
+
+
+class _Edit(QUndoCommand):
+    """One change of the drawing (a stroke, a clear, a preset, an image), as two rasters.
+
+    Pushed after the change has been made, so the first ``redo`` — which
+    ``QUndoStack.push`` calls — has nothing to do.
+    """
+
+    def __init__(self, canvas: Canvas, text: str, before: np.ndarray) -> None:
+        super().__init__(text)
+        self._canvas = canvas
+        self._before, self._after = before, canvas._raster.copy()
+        self._done = True
+
+    def undo(self) -> None:
+        self._canvas._restore(self._before)
+
+    def redo(self) -> None:
+        if self._done:
+            self._done = False
+            return
+        self._canvas._restore(self._after)
 
 
 class Canvas(QWidget):
@@ -45,8 +70,10 @@ class Canvas(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self._raster = np.zeros((SIZE, SIZE), np.uint8)
         self._image = QImage(self._raster.data, SIZE, SIZE, SIZE, QImage.Format.Format_Grayscale8)
-        self._undo: list[np.ndarray] = []
-        self._redo: list[np.ndarray] = []
+        # Undo/redo with enabled state and a limit, from Qt (house style 18).
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
+        self._stroke_before: np.ndarray | None = None  # the raster when the pen went down
         self._last: QPointF | None = None
         self.brush = 22.0
         self.eraser = False
@@ -71,23 +98,17 @@ class Canvas(QWidget):
         """Wipe the drawing (undoable)."""
         if self.is_empty():
             return
-        self._checkpoint()
-        self._raster[:] = 0
-        self._changed_all()
+        self._replace(np.zeros_like(self._raster), "clear")
 
     def undo(self) -> None:
         """Go back one stroke, clear, preset or image."""
-        if self._undo:
-            self._redo.append(self._raster.copy())
-            self._raster[:] = self._undo.pop()
-            self._changed_all()
+        self._end()
+        self.undo_stack.undo()
 
     def redo(self) -> None:
         """Re-apply what ``undo`` took back."""
-        if self._redo:
-            self._undo.append(self._raster.copy())
-            self._raster[:] = self._redo.pop()
-            self._changed_all()
+        self._end()
+        self.undo_stack.redo()
 
     def set_ink(self, ink: np.ndarray) -> None:
         """Replace the drawing with ``ink`` (2-D, [0, 1], any size), fitted and centred."""
@@ -101,9 +122,7 @@ class Canvas(QWidget):
         out = np.zeros((SIZE, SIZE), np.uint8)
         top, left = (SIZE - nh) // 2, (SIZE - nw) // 2
         out[top : top + nh, left : left + nw] = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
-        self._checkpoint()
-        self._raster[:] = out
-        self._changed_all()
+        self._replace(out, "open image")
 
     def set_grid(self, grid: np.ndarray) -> None:
         """Paint a lecture grid (+1 ink, -1 background) as exact square blocks."""
@@ -112,8 +131,18 @@ class Canvas(QWidget):
         blocks = np.kron((grid > 0).astype(np.uint8) * 255, np.ones((cell, cell), np.uint8))
         out = np.zeros((SIZE, SIZE), np.uint8)
         out[: blocks.shape[0], : blocks.shape[1]] = blocks
-        self._checkpoint()
-        self._raster[:] = out
+        self._replace(out, "lecture picture")
+
+    def _replace(self, raster: np.ndarray, text: str) -> None:
+        """Make ``raster`` the drawing, as one undoable step."""
+        self._end()
+        before = self._raster.copy()
+        self._raster[:] = raster
+        self.undo_stack.push(_Edit(self, text, before))
+        self._changed_all()
+
+    def _restore(self, raster: np.ndarray) -> None:
+        self._raster[:] = raster
         self._changed_all()
 
     # ----- pen input ------------------------------------------------------------------
@@ -122,7 +151,8 @@ class Canvas(QWidget):
         return QPointF((pos.x() - r.x()) * SIZE / r.width(), (pos.y() - r.y()) * SIZE / r.height())
 
     def _begin(self, pos: QPointF, pressure: float = 1.0) -> None:
-        self._checkpoint()
+        self._end()
+        self._stroke_before = self._raster.copy()
         p = self._to_raster(pos)
         self._last = p
         self._segment(p, p, pressure)
@@ -135,7 +165,11 @@ class Canvas(QWidget):
         self._last = p
 
     def _end(self) -> None:
+        """Finish the stroke in progress, if any, as one undoable step."""
         self._last = None
+        if self._stroke_before is not None:
+            before, self._stroke_before = self._stroke_before, None
+            self.undo_stack.push(_Edit(self, "stroke", before))
 
     def _segment(self, a: QPointF, b: QPointF, pressure: float) -> None:
         width = max(1.0, self.brush * max(0.2, min(pressure, 1.0)))
@@ -229,11 +263,6 @@ class Canvas(QWidget):
         painter.end()
 
     # ----- helpers --------------------------------------------------------------------
-    def _checkpoint(self) -> None:
-        self._undo.append(self._raster.copy())
-        del self._undo[:-UNDO_LIMIT]
-        self._redo.clear()
-
     def _changed_all(self) -> None:
         self._shown = None
         self.update()

@@ -196,7 +196,11 @@ class MainWindow(QMainWindow):
             self.preset_actions.append(act)
 
     def _build_menus_and_toolbar(self) -> None:
-        self.act_clear.setText("Clear")
+        stack = self.canvas.undo_stack
+        self.act_undo.setEnabled(stack.canUndo())
+        self.act_redo.setEnabled(stack.canRedo())
+        stack.canUndoChanged.connect(self.act_undo.setEnabled)
+        stack.canRedoChanged.connect(self.act_redo.setEnabled)
         self.clear_button.clicked.connect(self.act_clear.trigger)
         self.clear_button.setToolTip(self.act_clear.toolTip())
 

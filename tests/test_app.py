@@ -119,13 +119,16 @@ class _nothing:
 
 def test_undo_redo_and_clear(qtbot, open_window):
     window = open_window("xo-toy")
+    assert not window.act_undo.isEnabled() and not window.act_redo.isEnabled()
     draw(qtbot, window, [(0.2, 0.2), (0.8, 0.8)])
+    assert window.act_undo.isEnabled()
     one = window.canvas.ink()
     draw(qtbot, window, [(0.8, 0.2), (0.2, 0.8)])
     two = window.canvas.ink()
     assert not np.array_equal(one, two)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(window.canvas.ink(), one)
+    assert window.act_redo.isEnabled()
     qtbot.keyClick(window, Qt.Key.Key_Z,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert np.array_equal(window.canvas.ink(), two)
