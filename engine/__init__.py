@@ -20,8 +20,8 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.lecture import PRESETS
 from engine.registry import MODELS, ModelSpec, list_models, model_spec
-from engine.seed import PRESETS
 
 if TYPE_CHECKING:
     from engine.api import Model

@@ -119,14 +119,14 @@ def xo_toy_state_dict() -> dict[str, torch.Tensor]:
     ``conv``: the three ±1 features divided by 9 (normalised matching).
 
     ``votes``: "every value gets a vote, depending on how strongly it predicts X or O".
-    Run the slide's X and a 9×9 O (:mod:`engine.seed`) through conv → pool → ReLU to
+    Run the slide's X and a 9×9 O (:mod:`engine.lecture`) through conv → pool → ReLU to
     get each class's 48 prototype values. A value votes for X with weight
     ``max(x_i − o_i, 0)`` — how much higher it is on the X than on the O — and for O
     with ``max(o_i − x_i, 0)``; each row is scaled to sum to 1, so a class's vote is a
     weighted mean of feature values and a perfect match of its strongest cells scores
     1.0. The slide's X then gets 0.74 for X vs 0.33 for O; the O gets 1.00 for O.
     """
-    from engine.seed import SEED_O, SEED_X  # data, not architecture: keep it out of import time
+    from engine.lecture import SEED_O, SEED_X  # data, not architecture: keep it out of import time
 
     net = XOToyNet()
     with torch.no_grad():
