@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine import data
-from engine.api import build_module, load_model, resolve_device
+from engine.devices import resolve_device
+from engine.model import build_module, load_model
 from engine.preprocessing import mnist_style
 from engine.registry import RESOURCES
 from engine.weights import save_weights, write_card
