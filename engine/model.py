@@ -16,7 +16,7 @@ from torch import nn
 
 from engine import preprocessing
 from engine.devices import device_name, resolve_device
-from engine.models import XOCNN, DigitsCNN, XOToyNet
+from engine.models import ConvNet, ConvNetConfig, XOToyNet
 from engine.registry import ModelSpec, model_spec
 from engine.tracing import (
     Trace,
@@ -29,8 +29,8 @@ from engine.weights import load_weights, read_card
 
 ARCHITECTURES: dict[str, Callable[[], nn.Module]] = {
     "xo-toy": XOToyNet,
-    "xo": XOCNN,
-    "digits": DigitsCNN,
+    "xo": lambda: ConvNet(ConvNetConfig(conv1=8, conv2=16, dense=64, classes=2)),
+    "digits": ConvNet,
 }
 
 # Images per forward pass in predict(): large enough to keep the CPU busy, small enough
