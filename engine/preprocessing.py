@@ -105,8 +105,8 @@ def mnist_style_ink(a: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
     return out
 
 
-def xo_grid(img: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.25) -> np.ndarray:
-    """Reduce a drawing to the lecture's ``size``×``size`` grid of +1 ink / -1 background.
+def xo_grid_ink(a: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.25) -> np.ndarray:
+    """Ink from :func:`as_ink` → the lecture's ``size``×``size`` grid of +1 ink, -1 background.
 
     The ink's bounding box is fitted into the inner ``size - 2·border`` square (longer
     side fills it, aspect kept, centred) and each cell is ink when at least half as
@@ -115,11 +115,6 @@ def xo_grid(img: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.
     The box is never smaller than ``min_box`` of the canvas's shorter side, so a dot or
     a tiny scribble stays small instead of being blown up to fill the whole grid.
     """
-    return xo_grid_ink(as_ink(img, invert=False), size, border, min_box)
-
-
-def xo_grid_ink(a: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.25) -> np.ndarray:
-    """:func:`xo_grid` for an array already returned by :func:`as_ink`."""
     out = -np.ones((size, size), np.float32)
     found = _ink_box(a)
     if found is None:

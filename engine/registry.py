@@ -20,7 +20,6 @@ class ModelSpec:
     title: str
     classes: tuple[str, ...]
     input_shape: tuple[int, int, int]
-    description: str
 
     @property
     def weights_path(self) -> Path:
@@ -35,28 +34,26 @@ MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec(
+            # 9×9 ±1 image, three hand-made 3×3 features, 2×2 max pooling, ReLU and
+            # hand-set votes, exactly as on the slides.
             name="xo-toy",
             title="X/O toy ConvNet (the lecture's case study)",
             classes=("X", "O"),
             input_shape=(1, 9, 9),
-            description="9×9 ±1 image, three hand-made 3×3 features, 2×2 max pooling, "
-            "ReLU and hand-set votes, exactly as on the slides.",
         ),
         ModelSpec(
+            # The digits network at a width two classes of bold strokes need.
             name="xo",
             title="X/O CNN (trained on drawn strokes)",
             classes=("X", "O"),
             input_shape=(1, 28, 28),
-            description="A small trained CNN of the digits family that tells a drawn X "
-            "from a drawn O.",
         ),
         ModelSpec(
+            # Conv(32)→Pool→Conv(64)→Pool→Dense(1024)→Dense(10), the seed's Keras model.
             name="digits",
             title="Digits CNN (the lecture's Keras model)",
             classes=tuple(str(d) for d in range(10)),
             input_shape=(1, 28, 28),
-            description="Conv(32)→Pool→Conv(64)→Pool→Dense(1024)→Dense(10), trained on "
-            "real MNIST digits and synthetic pen strokes.",
         ),
     )
 }
