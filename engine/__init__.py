@@ -3,7 +3,7 @@
 Public API::
 
     from engine import load_model, list_models
-    m = load_model("digits", device="auto")   # "xo-toy" | "xo" | "digits"
+    m = load_model("digits", device="auto")   # any name from list_models()
     x = m.preprocess(drawing)                 # 2-D ink in [0, 1] → input_shape
     p = m.predict(drawings)                   # (N, H, W) → (N, len(classes))
     t = m.trace(x)                            # → Trace(layers=[Layer…], probabilities)

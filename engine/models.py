@@ -11,6 +11,7 @@ the whole data flow. Keep it that way when adding an architecture (no functional
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,3 +128,16 @@ def xo_toy_state_dict() -> dict[str, torch.Tensor]:
         votes = torch.stack([(x_proto - o_proto).clamp_min(0), (o_proto - x_proto).clamp_min(0)])
         net.votes.weight.copy_(votes / votes.sum(dim=1, keepdim=True))
     return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+# ModelSpec.architecture → the network, built from ModelSpec.config. nanoGPT's
+# model_type → GPTConfig table, with the numbers kept in the (torch-free) spec.
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+    "convnet": lambda **config: ConvNet(ConvNetConfig(**config)),
+    "xo_toy": XOToyNet,
+}
+
+# Architectures whose weights are set by a rule, not learned (Recipe.hand_set).
+HAND_SET: dict[str, Callable[[], dict[str, torch.Tensor]]] = {
+    "xo_toy": xo_toy_state_dict,
+}

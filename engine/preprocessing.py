@@ -13,6 +13,8 @@ run on every display frame and usable without torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image
 
@@ -152,3 +154,10 @@ def _area_mean(a: np.ndarray, nh: int, nw: int) -> np.ndarray:
     xs = np.round(np.linspace(0, w, nw + 1)).astype(int)
     sums = np.add.reduceat(np.add.reduceat(a, ys[:-1], axis=0), xs[:-1], axis=1)
     return sums / np.outer(np.diff(ys), np.diff(xs))
+
+
+# ModelSpec.preprocessing → ink from as_ink() reduced to a size×size model input.
+PREPROCESSORS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "mnist": mnist_style_ink,
+    "grid": xo_grid_ink,
+}

