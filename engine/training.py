@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import platform
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from engine import data
 from engine.devices import resolve_device
@@ -58,14 +58,6 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     field = F.interpolate(coarse, size=x.shape[-2:], mode="bicubic", align_corners=False)
     grid = grid + field.permute(0, 2, 3, 1)
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
-
-
-def _bar(epoch: int, epochs: int, step: int, steps: int, loss: float, acc: float) -> None:
-    done = int(20 * step / steps)
-    sys.stderr.write(
-        f"\repoch {epoch}/{epochs} [{'#' * done}{'.' * (20 - done)}] loss {loss:.4f} acc {acc:.1%}"
-    )
-    sys.stderr.flush()
 
 
 def _accuracy(
@@ -154,7 +146,8 @@ def train(
         model.train()
         order = torch.randperm(len(x), generator=gen)
         tot_loss, correct, seen = 0.0, 0, 0
-        for step in range(steps):
+        bar = tqdm(range(steps), desc=f"epoch {epoch}/{epochs}", disable=not progress)
+        for step in bar:
             idx = order[step * batch : (step + 1) * batch]
             xb, yb = _augment(x[idx].to(dev), gen), y[idx].to(dev)
             logp = model(xb)
@@ -166,10 +159,10 @@ def train(
             tot_loss += loss.item() * len(idx)
             correct += int((logp.argmax(1) == yb).sum())
             seen += len(idx)
-            if progress and (step % 20 == 0 or step == steps - 1):
-                _bar(epoch, epochs, step + 1, steps, tot_loss / seen, correct / seen)
-        if progress:
-            sys.stderr.write("\n")
+            # refresh=False: tqdm redraws at its own pace, not once per step.
+            bar.set_postfix(
+                {"loss": f"{tot_loss / seen:.4f}", "acc": f"{correct / seen:.1%}"}, refresh=False
+            )
     model.softmax = nn.Softmax(dim=1)
     model.eval()
     train_seconds = time.perf_counter() - t0
