@@ -328,7 +328,13 @@ def stroke_dataset(
     Streaming matters: 16,000 raw canvases would hold 5 GB; their 28×28 forms hold 50 MB.
     """
     labels, stream = _drawings(kind, n, seed)
-    return np.stack([reduce(im) for im in stream]).astype(np.float32, copy=False), labels
+    out = np.empty((n, 28, 28), np.float32)
+    for i, im in enumerate(stream):
+        x = reduce(im)
+        if i == 0 and x.shape != out.shape[1:]:
+            out = np.empty((n, *x.shape), np.float32)
+        out[i] = x
+    return out, labels
 
 
 def mnist_split(
