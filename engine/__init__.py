@@ -3,7 +3,7 @@
 Public API::
 
     from engine import load_model, list_models
-    m = load_model("digits", device="auto")   # "xo-toy" | "xo" | "digits"
+    m = load_model("digits", device="auto")   # any name from list_models()
     x = m.preprocess(drawing)                 # 2-D ink in [0, 1] → input_shape
     p = m.predict(drawings)                   # (N, H, W) → (N, len(classes))
     t = m.trace(x)                            # → Trace(layers=[Layer…], probabilities)
@@ -20,11 +20,11 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.lecture import PRESETS
 from engine.registry import MODELS, ModelSpec, list_models, model_spec
-from engine.seed import PRESETS
 
 if TYPE_CHECKING:
-    from engine.api import Model
+    from engine.model import Model
 
 __all__ = [
     "MODELS",
@@ -45,9 +45,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Model": "engine.api",
-    "available_devices": "engine.api",
-    "device_name": "engine.api",
+    "Model": "engine.model",
+    "available_devices": "engine.devices",
+    "device_name": "engine.devices",
     "Layer": "engine.tracing",
     "Trace": "engine.tracing",
     "ReceptiveField": "engine.tracing",
@@ -60,9 +60,9 @@ _LAZY = {
 def load_model(name: str, device: str = "auto", weights: str | Path | None = None) -> Model:
     """Load shipped model ``name`` onto ``device`` ("auto", "cpu", "cuda", "mps").
 
-    See :func:`engine.api.load_model`; this wrapper only defers importing torch.
+    See :func:`engine.model.load_model`; this wrapper only defers importing torch.
     """
-    from engine.api import load_model as _load_model
+    from engine.model import load_model as _load_model
 
     return _load_model(name, device=device, weights=weights)
 

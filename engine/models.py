@@ -1,13 +1,18 @@
-"""The three networks ConvPad shows, written to read like the lecture's figures.
+"""The networks ConvPad shows, written to read like the lecture's figures.
 
-Each class is a plain ``nn.Module`` whose ``forward`` walks top to bottom through the
-same layers the seed draws. The tracer relies on that: every layer is its own named
-child module, called exactly once, in order, so a forward hook on each child sees the
-whole data flow. Keep it that way when adding a model (no functional ``F.relu`` in
-``forward``: it would be invisible to the trace).
+Two architectures: the seed's Keras model (:class:`ConvNet`, at any width, so the
+digits and the X/O models are one class) and the slides' X/O toy (:class:`XOToyNet`).
+Each is a plain ``nn.Module`` whose ``forward`` walks top to bottom through the same
+layers the seed draws. The tracer relies on that: every layer is its own named child
+module, called exactly once, in order, so running the children one after another is
+the whole data flow. Keep it that way when adding an architecture (no functional
+``F.relu`` in ``forward``: it would be invisible to the trace).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -53,64 +58,51 @@ class XOToyNet(nn.Module):
         return self.votes(x)  # (N, 2) votes for X and O
 
 
-class DigitsCNN(nn.Module):
-    """The Keras model at the end of the seed, in PyTorch.
+@dataclass(frozen=True)
+class ConvNetConfig:
+    """The widths of a :class:`ConvNet`; the defaults are the seed's Keras model."""
+
+    conv1: int = 32  # filters of the first 3×3 convolution
+    conv2: int = 64  # filters of the second
+    dense: int = 1024  # units of the hidden dense layer
+    classes: int = 10
+    size: int = 28  # the input is one size×size grey image
+
+
+class ConvNet(nn.Module):
+    """The Keras model at the end of the seed, in PyTorch, at any width.
 
     ``Conv2D(32, 3, relu) → MaxPool(2, 2) → Conv2D(64, 3, relu) → MaxPool(2, 2) →
-    Flatten → Dense(1024, relu) → Dense(10, softmax)`` on a 28×28 grey image.
-    Keras' Conv2D defaults to 'valid' padding, hence 28 → 26 → 13 → 11 → 5.
+    Flatten → Dense(1024, relu) → Dense(10, softmax)`` on a 28×28 grey image, with the
+    numbers taken from a :class:`ConvNetConfig`. Keras' Conv2D defaults to 'valid'
+    padding, hence 28 → 26 → 13 → 11 → 5. The X/O model is the same network with 8 and
+    16 filters and a 64-wide dense layer: two classes of bold strokes need far less
+    capacity, and the smaller mosaics are easier to read on a projector.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, config: ConvNetConfig = ConvNetConfig()) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, kernel_size=3)
+        c = config
+        side = ((c.size - 2) // 2 - 2) // 2  # what is left of the image after two blocks
+        self.conv1 = nn.Conv2d(1, c.conv1, kernel_size=3)
         self.relu1 = nn.ReLU()
         self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.conv2 = nn.Conv2d(32, 64, kernel_size=3)
+        self.conv2 = nn.Conv2d(c.conv1, c.conv2, kernel_size=3)
         self.relu2 = nn.ReLU()
         self.pool2 = nn.MaxPool2d(kernel_size=2, stride=2)
         self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(64 * 5 * 5, 1024)
+        self.fc1 = nn.Linear(c.conv2 * side * side, c.dense)
         self.relu3 = nn.ReLU()
-        self.fc2 = nn.Linear(1024, 10)
+        self.fc2 = nn.Linear(c.dense, c.classes)
         self.softmax = nn.Softmax(dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Shapes for the digits widths on a 28×28 input.
         x = self.pool1(self.relu1(self.conv1(x)))  # (N, 32, 13, 13)
         x = self.pool2(self.relu2(self.conv2(x)))  # (N, 64, 5, 5)
         x = self.flatten(x)
         x = self.relu3(self.fc1(x))  # (N, 1024)
         return self.softmax(self.fc2(x))  # (N, 10) probabilities
-
-
-class XOCNN(nn.Module):
-    """A small member of the digits family that tells a drawn X from a drawn O.
-
-    Same shape of network as :class:`DigitsCNN` with fewer filters (8 and 16) and a
-    64-wide dense layer: two classes of bold strokes need far less capacity, and the
-    smaller mosaics are easier to read on a projector.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 8, kernel_size=3)
-        self.relu1 = nn.ReLU()
-        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.conv2 = nn.Conv2d(8, 16, kernel_size=3)
-        self.relu2 = nn.ReLU()
-        self.pool2 = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(16 * 5 * 5, 64)
-        self.relu3 = nn.ReLU()
-        self.fc2 = nn.Linear(64, 2)
-        self.softmax = nn.Softmax(dim=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool1(self.relu1(self.conv1(x)))  # (N, 8, 13, 13)
-        x = self.pool2(self.relu2(self.conv2(x)))  # (N, 16, 5, 5)
-        x = self.flatten(x)
-        x = self.relu3(self.fc1(x))  # (N, 64)
-        return self.softmax(self.fc2(x))  # (N, 2) probabilities
 
 
 def xo_toy_state_dict() -> dict[str, torch.Tensor]:
@@ -119,14 +111,14 @@ def xo_toy_state_dict() -> dict[str, torch.Tensor]:
     ``conv``: the three ±1 features divided by 9 (normalised matching).
 
     ``votes``: "every value gets a vote, depending on how strongly it predicts X or O".
-    Run the slide's X and a 9×9 O (:mod:`engine.seed`) through conv → pool → ReLU to
+    Run the slide's X and a 9×9 O (:mod:`engine.lecture`) through conv → pool → ReLU to
     get each class's 48 prototype values. A value votes for X with weight
     ``max(x_i − o_i, 0)`` — how much higher it is on the X than on the O — and for O
     with ``max(o_i − x_i, 0)``; each row is scaled to sum to 1, so a class's vote is a
     weighted mean of feature values and a perfect match of its strongest cells scores
     1.0. The slide's X then gets 0.74 for X vs 0.33 for O; the O gets 1.00 for O.
     """
-    from engine.seed import SEED_O, SEED_X  # data, not architecture: keep it out of import time
+    from engine.lecture import SEED_O, SEED_X  # data, not architecture: keep it out of import time
 
     net = XOToyNet()
     with torch.no_grad():
@@ -136,3 +128,16 @@ def xo_toy_state_dict() -> dict[str, torch.Tensor]:
         votes = torch.stack([(x_proto - o_proto).clamp_min(0), (o_proto - x_proto).clamp_min(0)])
         net.votes.weight.copy_(votes / votes.sum(dim=1, keepdim=True))
     return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+# ModelSpec.architecture → the network, built from ModelSpec.config. nanoGPT's
+# model_type → GPTConfig table, with the numbers kept in the (torch-free) spec.
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+    "convnet": lambda **config: ConvNet(ConvNetConfig(**config)),
+    "xo_toy": XOToyNet,
+}
+
+# Architectures whose weights are set by a rule, not learned (Recipe.hand_set).
+HAND_SET: dict[str, Callable[[], dict[str, torch.Tensor]]] = {
+    "xo_toy": xo_toy_state_dict,
+}

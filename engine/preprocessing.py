@@ -13,6 +13,8 @@ run on every display frame and usable without torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image
 
@@ -105,8 +107,8 @@ def mnist_style_ink(a: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
     return out
 
 
-def xo_grid(img: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.25) -> np.ndarray:
-    """Reduce a drawing to the lecture's ``size``×``size`` grid of +1 ink / -1 background.
+def xo_grid_ink(a: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.25) -> np.ndarray:
+    """Ink from :func:`as_ink` → the lecture's ``size``×``size`` grid of +1 ink, -1 background.
 
     The ink's bounding box is fitted into the inner ``size - 2·border`` square (longer
     side fills it, aspect kept, centred) and each cell is ink when at least half as
@@ -115,11 +117,6 @@ def xo_grid(img: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.
     The box is never smaller than ``min_box`` of the canvas's shorter side, so a dot or
     a tiny scribble stays small instead of being blown up to fill the whole grid.
     """
-    return xo_grid_ink(as_ink(img, invert=False), size, border, min_box)
-
-
-def xo_grid_ink(a: np.ndarray, size: int = 9, border: int = 1, min_box: float = 0.25) -> np.ndarray:
-    """:func:`xo_grid` for an array already returned by :func:`as_ink`."""
     out = -np.ones((size, size), np.float32)
     found = _ink_box(a)
     if found is None:
@@ -157,3 +154,10 @@ def _area_mean(a: np.ndarray, nh: int, nw: int) -> np.ndarray:
     xs = np.round(np.linspace(0, w, nw + 1)).astype(int)
     sums = np.add.reduceat(np.add.reduceat(a, ys[:-1], axis=0), xs[:-1], axis=1)
     return sums / np.outer(np.diff(ys), np.diff(xs))
+
+
+# ModelSpec.preprocessing → ink from as_ink() reduced to a size×size model input.
+PREPROCESSORS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "mnist": mnist_style_ink,
+    "grid": xo_grid_ink,
+}

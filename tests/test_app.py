@@ -150,7 +150,7 @@ def test_xo_toy_presets_get_the_lectures_answer(qtbot, open_window, preset, answ
 
 
 def test_xo_toy_shows_the_slides_feature_map(qtbot, open_window):
-    from engine.seed import SEED_MAP_DIAGONAL
+    from engine.lecture import SEED_MAP_DIAGONAL
 
     window = open_window("xo-toy")
     window.load_preset("X (lecture)")

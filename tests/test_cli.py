@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import main
-from engine.seed import SEED_O, SEED_X
+from engine.lecture import SEED_O, SEED_X
 
 
 def _big(grid: np.ndarray, cell: int = 30) -> np.ndarray:

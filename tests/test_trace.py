@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine import list_models, load_model
-from engine.seed import SEED_O, SEED_X
+from engine.lecture import SEED_O, SEED_X
 
 # xo and digits are the same family: two conv blocks, then the dense classifier.
 KERAS_FAMILY = "input conv relu pool conv relu pool flatten dense relu dense softmax".split()

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from engine import data, load_model
+from engine import data, load_model, model_spec
 from engine.training import train
 
 UNSEEN_SEED = 424_242  # never used by engine.training for any split
@@ -67,7 +67,8 @@ def _accuracy(name: str, images, labels) -> float:
 
 @pytest.mark.parametrize(("name", "floor"), [("digits", 0.97), ("xo", 0.98)])
 def test_shipped_weights_on_unseen_stroke_drawings(name, floor) -> None:
-    images, labels = data.stroke_drawings(name, 200, seed=UNSEEN_SEED)
+    kind = model_spec(name).recipe.stroke_kind
+    images, labels = data.stroke_drawings(kind, 200, seed=UNSEEN_SEED)
     assert _accuracy(name, images, labels) >= floor
 
 

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from engine import WeightsError, load_model
-from engine.api import build_module
+from engine.model import build_module
 from engine.weights import load_weights, save_weights
 
 SHIPPED = "resources/xo-toy.safetensors"

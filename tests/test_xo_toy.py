@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from engine import PRESETS, load_model
+from engine.lecture import SEED_MAP_DIAGONAL, SEED_O, SEED_POOLED, SEED_TRICKY_X, SEED_X
 from engine.models import xo_toy_state_dict
-from engine.seed import SEED_MAP_DIAGONAL, SEED_O, SEED_POOLED, SEED_TRICKY_X, SEED_X
 from engine.weights import load_weights
 
 

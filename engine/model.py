@@ -1,4 +1,4 @@
-"""The engine's public face: load a shipped model, preprocess, predict, trace.
+"""A loaded model: preprocess a drawing, predict, trace.
 
 A :class:`Model` bundles the ``nn.Module`` with what callers need around it — its
 classes, its input shape, the preprocessing its training data went through, and the
@@ -7,15 +7,17 @@ device it runs on — so the GUI, the CLI and a notebook all drive it the same w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from engine import preprocessing
-from engine.models import XOCNN, DigitsCNN, XOToyNet
+from engine.devices import device_name, resolve_device
+from engine.models import ARCHITECTURES
 from engine.registry import ModelSpec, model_spec
 from engine.tracing import (
     Trace,
@@ -26,66 +28,13 @@ from engine.tracing import (
 )
 from engine.weights import load_weights, read_card
 
-ARCHITECTURES: dict[str, Callable[[], nn.Module]] = {
-    "xo-toy": XOToyNet,
-    "xo": XOCNN,
-    "digits": DigitsCNN,
-}
+# ModelSpec.head → the Layer kind shown for a last plain dense layer. "softmax": the
+# last layer's output is the probabilities; "votes": its shares are (_vote_share).
+HEADS = {"softmax": "dense", "votes": "votes"}
 
 # Images per forward pass in predict(): large enough to keep the CPU busy, small enough
 # that a 10,000-image evaluation never holds more than a few MB of activations.
 BATCH = 512
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``"auto"`` → CUDA when available, else MPS when available, else CPU.
-
-    An explicit device that is not available raises ``ValueError`` saying so, rather
-    than failing later inside the first forward pass.
-    """
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        dev = None
-    if dev is None or dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or mps")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' asked for, but this torch build sees no CUDA GPU")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(
-            f"device {device!r} asked for, but only {torch.cuda.device_count()} GPU(s)"
-        )
-    if dev.type == "mps" and not (
-        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
-    ):
-        raise ValueError("device 'mps' asked for, but MPS is not available here")
-    return dev
-
-
-def available_devices() -> list[str]:
-    """Devices this machine can run on, CPU first (what a device picker offers)."""
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devices.append("mps")
-    return devices
-
-
-def device_name(device: str | torch.device) -> str:
-    """A human name for a device: "CPU", or the GPU's marketing name."""
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev)
-    if dev.type == "mps":
-        return "Apple GPU (MPS)"
-    return "CPU"
 
 
 class Model:
@@ -115,9 +64,10 @@ class Model:
                     _frozen(b) if isinstance(b, torch.Tensor) else None,
                 )
         self._fields = receptive_fields(self.module)
-        # The toy's last layer casts votes; the others end in a softmax.
-        self._votes = spec.name == "xo-toy"
-        self._children = sequential_children(self.module, head="votes" if self._votes else "dense")
+        self._reduce = _pick(preprocessing.PREPROCESSORS, spec.preprocessing, "preprocessing", spec)
+        last_kind = _pick(HEADS, spec.head, "head", spec)
+        self._votes = spec.head == "votes"
+        self._children = sequential_children(self.module, head=last_kind)
         check_sequential(self.module, self._children, self.input_shape, self.device)
 
     def __repr__(self) -> str:
@@ -134,16 +84,13 @@ class Model:
     def preprocess(self, img: np.ndarray, invert: bool | None = None) -> np.ndarray:
         """A raw drawing (2-D, ink 1 on 0) → a float32 array of ``input_shape``.
 
-        28×28 models get MNIST's crop/scale/centre-of-mass recipe; the X/O toy gets
-        the lecture's 9×9 grid of ±1. ``invert=None`` detects dark-on-light images by
-        their border; ``True`` inverts always (see :func:`engine.preprocessing.as_ink`).
+        The spec's ``preprocessing`` says how: MNIST's crop/scale/centre-of-mass recipe
+        for the 28×28 models, the lecture's 9×9 grid of ±1 for the X/O toy.
+        ``invert=None`` detects dark-on-light images by their border; ``True`` inverts
+        always (see :func:`engine.preprocessing.as_ink`).
         """
         ink = preprocessing.as_ink(img, invert=invert)
-        if self.name == "xo-toy":
-            grid = preprocessing.xo_grid_ink(ink, size=self.input_shape[-1])
-        else:
-            grid = preprocessing.mnist_style_ink(ink, size=self.input_shape[-1])
-        return grid.reshape(self.input_shape)
+        return self._reduce(ink, self.input_shape[-1]).reshape(self.input_shape)
 
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
@@ -223,14 +170,52 @@ def _frozen(t: torch.Tensor) -> np.ndarray:
     return a
 
 
+T = TypeVar("T")
+
+
+def _pick(table: Mapping[str, T], key: str, what: str, spec: ModelSpec) -> T:
+    """``table[key]``, or a ``ValueError`` naming the model, the bad value and the choices."""
+    try:
+        return table[key]
+    except KeyError:
+        raise ValueError(
+            f"model {spec.name!r}: unknown {what} {key!r}; choose one of: {', '.join(table)}"
+        ) from None
+
+
 def build_module(name: str) -> nn.Module:
-    """A freshly initialised (untrained) module of the named architecture."""
-    model_spec(name)
-    return ARCHITECTURES[name]()
+    """A freshly initialised (untrained) network of model ``name``, as its spec says.
+
+    Raises ``ValueError`` when the spec's architecture, config, input shape and classes
+    do not fit together, so a new spec fails here with its name, not in a forward pass.
+    """
+    spec = model_spec(name)
+    build = _pick(ARCHITECTURES, spec.architecture, "architecture", spec)
+    try:
+        module = build(**spec.config)
+    except TypeError as exc:
+        raise ValueError(
+            f"model {name!r}: config {dict(spec.config)} does not fit "
+            f"architecture {spec.architecture!r} ({exc})"
+        ) from None
+    try:
+        with torch.inference_mode():
+            out = module(torch.zeros(1, *spec.input_shape))
+    except RuntimeError as exc:
+        raise ValueError(
+            f"model {name!r}: its {spec.architecture} network does not take an input of "
+            f"shape {spec.input_shape} ({exc})"
+        ) from None
+    if out.shape != (1, len(spec.classes)):
+        raise ValueError(
+            f"model {name!r}: its {spec.architecture} network gives {tuple(out.shape[1:])} "
+            f"outputs for {len(spec.classes)} classes; check its config"
+        )
+    return module
 
 
 def load_model(name: str, device: str = "auto", weights: str | Path | None = None) -> Model:
-    """Load shipped model ``name`` ("xo-toy", "xo" or "digits") onto ``device``.
+    """Load model ``name`` (one of :func:`engine.list_models`) onto ``device``.
 
     ``weights`` overrides the shipped safetensors file. Raises ``ValueError`` for an
     unknown name or unavailable device and :class:`engine.WeightsError` for a bad file.
