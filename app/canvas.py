@@ -133,6 +133,19 @@ class Canvas(QWidget):
         out[: blocks.shape[0], : blocks.shape[1]] = blocks
         self._replace(out, "lecture picture")
 
+    def raster(self) -> np.ndarray:
+        """A copy of the drawing as uint8 ``(SIZE, SIZE)``, ink 255 on 0."""
+        return self._raster.copy()
+
+    def replace(self, raster: np.ndarray, text: str) -> None:
+        """Make ``raster`` (uint8 ``(SIZE, SIZE)``) the drawing, as one undoable step
+        named ``text`` (what Edit ▸ Undo will take back: "rotate 15°", …)."""
+        raster = np.asarray(raster)
+        if raster.shape != (SIZE, SIZE) or raster.dtype != np.uint8:
+            raise ValueError(f"a canvas raster is uint8 {SIZE}×{SIZE}, got "
+                             f"{raster.dtype} {raster.shape}")
+        self._replace(raster, text)
+
     def _replace(self, raster: np.ndarray, text: str) -> None:
         """Make ``raster`` the drawing, as one undoable step."""
         self._end()

@@ -18,6 +18,7 @@ from PySide6.QtGui import QCloseEvent, QColor, QFont, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
+    QDockWidget,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -430,6 +431,19 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Save panel", f"{name}.png", "PNG (*.png)")
         if path and not self.save_panel_png(name, path):
             self.show_notice(f"Could not write {path}: is the folder writable?")
+
+    def add_panel_dock(self, widget: QWidget, title: str, name: str) -> QDockWidget:
+        """Dock a feature's panel (sweeps, teach, step-through) beside the layers.
+
+        Features install themselves through the window's public surface — ``live``
+        (models and traces), ``canvas``, ``menuBar()``, ``show_notice`` and this — so
+        the window does not grow a method per feature.
+        """
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
 
     def show_notice(self, message: str) -> None:
         """Show a message in the banner above the window (non-modal; the app goes on)."""
