@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.trace = None  # the last Trace shown (None for an empty canvas)
         self.presenting = False
         self._zooms: dict[tuple[str, int], ZoomView] = {}
+        self._spare_zooms: list[ZoomView] = []
         self._desk_font = QApplication.font()
 
         self._build_widgets(model_spec(model).name)
@@ -343,18 +344,30 @@ class MainWindow(QMainWindow):
 
     # ===== zoom =========================================================================
     def open_zoom(self, panel_name: str, tile: int) -> ZoomView:
-        """Enlarge one tile of a panel, with a colour bar; it stays live."""
+        """Enlarge one tile of a panel, with a colour bar; it stays live.
+
+        Closed views are kept and reused rather than deleted: a pyqtgraph view is
+        costly to build, and one per click grew the process by gigabytes in a fuzz.
+        """
         key = (panel_name, tile)
         view = self._zooms.get(key)
         if view is None:
             panel = self.panel(panel_name)
-            view = ZoomView(panel.tile_title(tile), self)
-            view.finished.connect(lambda _=0, k=key: self._zooms.pop(k, None))
+            view = self._spare_zooms.pop() if self._spare_zooms else ZoomView("", self)
+            view.retitle(panel.tile_title(tile))
             self._zooms[key] = view
+            view.finished.connect(lambda _=0, k=key, v=view: self._release_zoom(k, v))
         self._refresh_zoom(panel_name, tile, view)
         view.show()
         view.raise_()
         return view
+
+    def _release_zoom(self, key: tuple[str, int], view: ZoomView) -> None:
+        if self._zooms.get(key) is view:
+            del self._zooms[key]
+        view.finished.disconnect()
+        if view not in self._spare_zooms:
+            self._spare_zooms.append(view)
 
     def _refresh_zoom(self, panel_name: str, tile: int, view: ZoomView) -> None:
         panel = self.panel(panel_name)
@@ -365,7 +378,6 @@ class MainWindow(QMainWindow):
     def _close_zooms(self) -> None:
         for view in list(self._zooms.values()):
             view.close()
-        self._zooms.clear()
 
     # ===== commands =====================================================================
     def clear(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -159,8 +160,10 @@ def main() -> int:
         fuzz.sequence()
     ok = fuzz.finish()
     seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"fuzz: {args.sequences} sequences, {fuzz.actions} actions, {seconds:.1f} s, "
-          f"seed {args.seed}, answering at the end: {ok}", flush=True)
+          f"seed {args.seed}, peak RSS {peak_mb:.0f} MB, answering at the end: {ok}",
+          flush=True)
     fuzz.window.close()
     return 0 if ok else 1
 

@@ -41,6 +41,12 @@ class ZoomView(QDialog):
         layout.addWidget(self.plot_widget)
         self._shape: tuple[int, ...] | None = None
 
+    def retitle(self, title: str) -> None:
+        """Show another tile: a new title, and the next values set the range afresh."""
+        self.setWindowTitle(title)
+        self.plot.setTitle(title)
+        self._shape = None
+
     def show_values(self, values: np.ndarray, levels: tuple[float, float]) -> None:
         """Draw ``values`` (2-D) with fixed ``levels``."""
         values = np.asarray(values, np.float32)
