@@ -47,6 +47,26 @@ class _Page(QWidget):
         for r in range(-(-n // cols)):
             grid.setRowStretch(r, 1)
 
+    def block_of(self, name: str) -> list[LayerPanel]:
+        """The panels that show the same channels as panel ``name``: a conv layer's
+        filters and maps, and the ReLU and pooling after it (until the next conv)."""
+        names = [p.name for p, _ in self.panels]
+        i = names.index(name)
+        start = i
+        while start > 0 and self.panels[start][0].channels() and not names[start].endswith(
+                ".filters"):
+            start -= 1
+        block = []
+        for panel, _ in self.panels[start:]:
+            if block and panel.name.endswith(".filters"):
+                break
+            if not panel.channels():
+                if block:
+                    break
+                continue
+            block.append(panel)
+        return block
+
     def show_trace(self, trace, blank: bool) -> None:
         layers = trace.layers
         index = {layer.name: i for i, layer in enumerate(layers)}
@@ -63,6 +83,7 @@ class PanelDeck(QStackedWidget):
 
     cell_hovered = Signal(object)
     tile_clicked = Signal(str, int)
+    channel_followed = Signal(str, int)  # (panel name, channel): a map was clicked
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +99,7 @@ class PanelDeck(QStackedWidget):
             for panel, _ in page.panels:
                 panel.cell_hovered.connect(self.cell_hovered)
                 panel.tile_clicked.connect(self.tile_clicked)
+                panel.tile_clicked.connect(self.follow)
             if self._look is not None:
                 for panel, _ in page.panels:
                     panel.apply_look(*self._look)
@@ -110,6 +132,21 @@ class PanelDeck(QStackedWidget):
         for page in self._pages.values():
             for panel, _ in page.panels:
                 panel.apply_look(look, title_font)
+
+    def follow(self, panel_name: str, tile: int) -> None:
+        """Follow the channel of a clicked tile through its filter, ReLU and pooling."""
+        page = self.currentWidget()
+        if not isinstance(page, _Page):
+            return
+        panel = self.panel(panel_name)
+        channel = panel.channel_of(tile)
+        for p in self.panels():
+            p.highlight_channel(None)
+        if channel is None:
+            return
+        for p in page.block_of(panel_name):
+            p.highlight_channel(channel)
+        self.channel_followed.emit(panel_name, channel)
 
     def outline_input(self, window) -> None:
         """Outline, on the visible input panel, the input cells a hovered cell sees."""

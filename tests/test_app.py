@@ -320,3 +320,22 @@ def test_canvas_raster_is_what_the_engine_reads(qtbot, open_window):
     ink = window.canvas.ink()
     assert ink.shape == (SIZE, SIZE) and ink.dtype == np.float32
     assert set(np.unique(ink)) == {0.0, 1.0}
+
+
+def test_clicking_a_feature_map_follows_its_channel_through_the_block(qtbot, open_window):
+    window = open_window("digits")
+    draw(qtbot, window, seven())
+    qtbot.waitUntil(lambda: window.trace is not None)
+    panel = window.panel("relu1")
+    x, y = panel.mosaic.origin(5)
+    scene = panel.image.mapToScene(QPointF(x + 3.5, y + 3.5))
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.view.mapFromScene(scene))
+    qtbot.waitUntil(lambda: window.panel("pool1").channel_marker.isVisible())
+    for name in ("conv1.filters", "conv1", "relu1", "pool1"):
+        p = window.panel(name)
+        assert p.channel_marker.isVisible(), name
+        ox, oy = p.mosaic.origin(5)
+        assert p.channel_marker.rect().contains(QPointF(ox + 0.5, oy + 0.5)), name
+    for name in ("conv2", "conv2.filters", "pool2"):
+        assert not window.panel(name).channel_marker.isVisible(), name

@@ -274,6 +274,13 @@ class LayerPanel(QFrame):
         self.marker.setZValue(20)
         self.marker.hide()
         self.box.addItem(self.marker)
+        self.channel_marker = QGraphicsRectItem()  # the followed channel, on every panel
+        pen = pg.mkPen(ACCENT, width=3)
+        pen.setCosmetic(True)
+        self.channel_marker.setPen(pen)
+        self.channel_marker.setZValue(15)
+        self.channel_marker.hide()
+        self.box.addItem(self.channel_marker)
         self.limit = 1e-6
         self._current: np.ndarray | None = None  # the mosaic tiles' source, (count, h, w)
 
@@ -360,6 +367,30 @@ class LayerPanel(QFrame):
 
     def tile_title(self, tile: int) -> str:
         return f"{self.name} #{tile}"
+
+    def channels(self) -> int:
+        """How many channels this panel shows (0: it has none to follow)."""
+        return 0
+
+    def highlight_channel(self, channel: int | None) -> None:
+        """Outline ``channel``'s tile (None: no outline). See :meth:`channel_rect`."""
+        rect = None if channel is None or self.mosaic is None else self.channel_rect(channel)
+        if rect is None:
+            self.channel_marker.hide()
+            return
+        self.channel_marker.setRect(rect)
+        self.channel_marker.show()
+
+    def channel_rect(self, channel: int) -> QRectF | None:
+        """The mosaic rectangle that shows ``channel`` (one tile, by default)."""
+        if self.mosaic is None or not 0 <= channel < self.channels():
+            return None
+        x, y = self.mosaic.origin(channel)
+        return QRectF(x - 0.3, y - 0.3, self.mosaic.width + 0.6, self.mosaic.height + 0.6)
+
+    def channel_of(self, tile: int) -> int | None:
+        """The channel a clicked tile belongs to (None if the panel has no channels)."""
+        return tile if tile < self.channels() else None
 
     def show_window(self, window: Window | None) -> None:
         """Outline the input cells a hovered cell sees (only the input panel draws it)."""

@@ -9,6 +9,7 @@ reads".
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QRectF
 
 from app.mosaic import Mosaic
 from app.panels.base import LayerPanel
@@ -38,6 +39,21 @@ class FiltersPanel(LayerPanel):
 
     def show_empty(self, layer) -> None:
         self.show_layer(layer)  # the filters are the network, not its response
+
+    def channels(self) -> int:
+        return self.shape[0]
+
+    def channel_of(self, tile: int) -> int | None:
+        return self._split(tile)[0]
+
+    def channel_rect(self, channel: int):
+        """A filter is a tile (first layer) or a column of kernels (one per input map)."""
+        if not 0 <= channel < self.shape[0] or self.mosaic is None:
+            return None
+        x, y = self.mosaic.origin(channel)
+        rows = self.shape[1] if self.shape[1] > 1 else 1
+        height = rows * (self.mosaic.height + self.mosaic.gap) - self.mosaic.gap
+        return QRectF(x - 0.3, y - 0.3, self.mosaic.width + 0.6, height + 0.6)
 
     def _split(self, tile: int) -> tuple[int, int]:
         out = self.shape[0]

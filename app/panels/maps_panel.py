@@ -44,6 +44,9 @@ class MapsPanel(LayerPanel):
             return None
         return self.field.window(row), self.field.window(col)
 
+    def channels(self) -> int:
+        return self.mosaic.count if self.mosaic is not None else 0
+
     def levels(self) -> tuple[float, float]:
         return (-self.limit, self.limit)
 
