@@ -24,9 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model",
-        default="digits",
+        default=None,
         choices=list_models(),
-        help="model to open the pad with (default: digits)",
+        help="model to open the pad with (default: the one used last time, else digits)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     parser.add_argument(

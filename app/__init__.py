@@ -15,10 +15,11 @@ from pathlib import Path
 __all__ = ["create_main_window", "run"]
 
 
-def create_main_window(model: str = "digits", device: str = "auto",
+def create_main_window(model: str | None = None, device: str = "auto",
                        weights: dict[str, Path] | None = None):
     """The main window, not yet shown; the model loads in the background.
 
+    ``model`` None opens the model used last time (``digits`` the first time).
     ``weights`` maps a model name to a weight file to use instead of the shipped one
     (development and tests). Needs a ``QApplication``.
     """
@@ -27,7 +28,7 @@ def create_main_window(model: str = "digits", device: str = "auto",
     return MainWindow(model=model, device=device, weights=weights)
 
 
-def run(model: str = "digits", device: str = "auto", presentation: bool = False) -> int:
+def run(model: str | None = None, device: str = "auto", presentation: bool = False) -> int:
     """Create the application, show the window, run it; returns the exit status.
 
     With ``CONVPAD_STARTUP_T0`` set to a ``time.time()`` taken before launch, it puts the
@@ -42,7 +43,7 @@ def run(model: str = "digits", device: str = "auto", presentation: bool = False)
     t0 = os.environ.get("CONVPAD_STARTUP_T0")
     if t0:
         _time_startup(window, float(t0))
-    if presentation:
+    if presentation or window.remembered.get("presenting"):
         window.set_presentation(True)
     else:
         # Without a window manager (Xvfb, kiosk) showMaximized does nothing: size it first.

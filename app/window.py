@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import theme
+from app import settings, theme
 from app.actions import build_actions
 from app.canvas import Canvas
 from app.errors import install_excepthooks, notices
@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
     model_changed = Signal(str)
     trace_shown = Signal()
 
-    def __init__(self, model: str = "digits", device: str = "auto",
+    def __init__(self, model: str | None = None, device: str = "auto",
                  weights: dict[str, Path] | None = None) -> None:
         super().__init__()
         self.setObjectName("main_window")
@@ -81,6 +81,11 @@ class MainWindow(QMainWindow):
         self._zooms: dict[tuple[str, int], ZoomView] = {}
         self._spare_zooms: list[ZoomView] = []
         self._desk_font = QApplication.font()
+        self.remembered = settings.load()
+        if model is None:
+            model = self.remembered.get("model", "digits")
+            if model not in list_models():
+                model = "digits"
 
         self._build_widgets(model_spec(model).name)
         self.actions_ = build_actions(self)
@@ -214,6 +219,9 @@ class MainWindow(QMainWindow):
         self.brush_size.setSuffix(" px pen")
         self.brush_size.setToolTip("Pen thickness, in canvas pixels ([ and ] change it)")
         self.brush_size.valueChanged.connect(lambda v: setattr(self.canvas, "brush", float(v)))
+        if "pen" in self.remembered:
+            self.brush_size.setValue(self.remembered["pen"])
+        self.brush_size.valueChanged.connect(lambda v: settings.save(pen=v))
 
         menus = self.menuBar()
         m = menus.addMenu("&File")
@@ -281,6 +289,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"running on: {model.device_name}")
         self.device_label.setToolTip(f"torch device {model.device}")
         self.deck.show_model(model.name, *probe)
+        settings.save(model=model.name)
         self.model_changed.emit(model.name)
 
     def _on_reverted(self, name: str, device: str) -> None:
@@ -468,6 +477,7 @@ class MainWindow(QMainWindow):
         if on == self.presenting:
             return
         self.presenting = on
+        settings.save(presenting=on)
         if self.act_present.isChecked() != on:
             self.act_present.setChecked(on)
         self._apply_look(theme.PRESENTATION if on else theme.DESK)

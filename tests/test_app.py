@@ -339,3 +339,16 @@ def test_clicking_a_feature_map_follows_its_channel_through_the_block(qtbot, ope
         assert p.channel_marker.rect().contains(QPointF(ox + 0.5, oy + 0.5)), name
     for name in ("conv2", "conv2.filters", "pool2"):
         assert not window.panel(name).channel_marker.isVisible(), name
+
+
+def test_model_pen_and_presentation_are_remembered_between_runs(qtbot, open_window):
+    window = open_window("xo")
+    window.brush_size.setValue(46)
+    window.close()
+    again = app.create_main_window()  # no model named: the one used last time
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.model is not None, timeout=LOAD_MS)
+    assert again.model.name == "xo"
+    assert again.brush_size.value() == 46 and again.canvas.brush == 46
+    assert again.remembered.get("presenting") is False or "presenting" not in again.remembered
