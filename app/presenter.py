@@ -1,0 +1,68 @@
+"""Presenter keys: a clicker drives the stage whatever widget has the focus.
+
+Presenter clickers send PageDown/PageUp (and "B" or "." for their black-screen
+button). Those keys must move the stage even when the model picker, a spin box or a
+panel has the keyboard focus — a combo box would otherwise swallow PageDown and change
+the model. An application-wide event filter sees every key press before the focused
+widget does; while the window presents, it turns the presenter keys into stage steps
+and consumes them. Keys with Ctrl/Alt/Meta held are left alone, so every shortcut
+(Ctrl+Z, Ctrl+1…3, Alt+arrows) keeps working on the stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication
+
+K = Qt.Key
+# key → the name of the window method it runs
+PRESENTER_KEYS: dict[Qt.Key, str] = {
+    K.Key_PageDown: "next_step",
+    K.Key_Right: "next_step",
+    K.Key_Down: "next_step",
+    K.Key_Space: "next_step",
+    K.Key_PageUp: "previous_step",
+    K.Key_Left: "previous_step",
+    K.Key_Up: "previous_step",
+    K.Key_Home: "first_step",
+    K.Key_B: "toggle_blank",
+    K.Key_Period: "toggle_blank",
+    K.Key_Escape: "leave_presentation",
+}
+_HELD = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+         | Qt.KeyboardModifier.MetaModifier)
+
+
+class PresenterKeys(QObject):
+    """Installed on the application; active while ``active()`` is true."""
+
+    def __init__(self, window: QObject, active: Callable[[], bool]) -> None:
+        super().__init__(window)
+        self._window = window
+        self._active = active
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
+            return False
+        if not self._active() or not isinstance(event, QKeyEvent):
+            return False
+        if event.modifiers() & _HELD:
+            return False
+        method = PRESENTER_KEYS.get(Qt.Key(event.key()))
+        if method is None:
+            return False
+        if kind == QEvent.Type.ShortcutOverride:
+            event.accept()  # ours: no shortcut or widget may take it first
+            return True
+        getattr(self._window, method)()
+        return True
+
+    def remove(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
