@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
+    QStackedWidget,
     QToolBar,
     QToolButton,
     QVBoxLayout,
@@ -44,6 +45,8 @@ from app.gui_gc import collect_in_gui_thread
 from app.live import LiveTrace
 from app.panel_deck import PanelDeck
 from app.panels import LayerPanel, ZoomView
+from app.presenter import PresenterKeys
+from app.stage import Stage
 from engine import PRESETS, list_models, model_spec
 
 BRUSH_RANGE = (2, 80)
@@ -77,11 +80,13 @@ class MainWindow(QMainWindow):
         install_excepthooks()
         collect_in_gui_thread()
         self.trace = None  # the last Trace shown (None for an empty canvas)
+        self._shown: tuple[object, bool] | None = None  # the last (trace, blank) shown
         self.presenting = False
         self._zooms: dict[tuple[str, int], ZoomView] = {}
         self._spare_zooms: list[ZoomView] = []
         self._desk_font = QApplication.font()
         self.remembered = settings.load()
+        self._stage_to_restore: int | None = self.remembered.get("stage")
         if model is None:
             model = self.remembered.get("model", "digits")
             if model not in list_models():
@@ -104,6 +109,7 @@ class MainWindow(QMainWindow):
         self.live.reverted.connect(self._on_reverted)
         self.live.devices.connect(self._fill_devices)
         self.canvas.changed.connect(self.live.schedule)
+        self.presenter = PresenterKeys(self, lambda: self.presenting and self.isVisible())
         self.live.request(model_spec(model).name, device)
 
     # ===== building ======================================================================
@@ -137,11 +143,14 @@ class MainWindow(QMainWindow):
 
         body = QHBoxLayout()
         outer.addLayout(body, 1)
+        self._body = body
 
         left = QVBoxLayout()
         body.addLayout(left, 2)
-        pickers = QGridLayout()
-        left.addLayout(pickers)
+        self.pickers = QWidget()
+        pickers = QGridLayout(self.pickers)
+        pickers.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.pickers)
         self.model_picker = QComboBox()
         self.model_picker.setObjectName("model_picker")
         self.model_picker.setToolTip("Which network looks at the drawing")
@@ -183,11 +192,17 @@ class MainWindow(QMainWindow):
         self.clear_button.setObjectName("clear_button")
         left.addWidget(self.clear_button)
 
+        # Right: the desk's dashboard of every layer, or the classroom stage (F11).
         self.deck = PanelDeck()
         self.deck.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.deck.cell_hovered.connect(self.deck.outline_input)
         self.deck.tile_clicked.connect(self.open_zoom)
-        body.addWidget(self.deck, 5)
+        self.stage = Stage()
+        self.stage.stage_changed.connect(lambda i: settings.save(stage=i))
+        self.right = QStackedWidget()
+        self.right.addWidget(self.deck)
+        self.right.addWidget(self.stage)
+        body.addWidget(self.right, 5)
 
     def _build_presets(self) -> None:
         from PySide6.QtGui import QAction, QKeySequence
@@ -332,7 +347,16 @@ class MainWindow(QMainWindow):
 
     def _show_trace(self, trace, blank: bool) -> None:
         self.trace = None if blank else trace
-        self.deck.show_trace(trace, blank)
+        self._shown = (trace, blank)
+        # Only the visible view is updated: on the stage, the dashboard's dozen panels
+        # would be re-rendered for nobody.
+        if self.presenting:
+            self.stage.set_trace(trace, blank)
+            if self._stage_to_restore is not None:  # where the teacher stopped last time
+                self.stage.go(self._stage_to_restore)
+                self._stage_to_restore = None
+        else:
+            self.deck.show_trace(trace, blank)
         self._show_answer()
         for (pname, tile), view in list(self._zooms.items()):
             self._refresh_zoom(pname, tile, view)
@@ -473,7 +497,12 @@ class MainWindow(QMainWindow):
 
     # ===== presentation =================================================================
     def set_presentation(self, on: bool) -> None:
-        """Full screen, large type, thick pen and high contrast — or back to the desk."""
+        """The classroom stage, full screen, large type, thick pen — or back to the desk.
+
+        On the stage the network is shown one step at a time (``app/stage``) and the
+        presenter keys drive it (``app/presenter.py``); the toolbar, menus and pickers
+        make room, and every shortcut keeps working.
+        """
         if on == self.presenting:
             return
         self.presenting = on
@@ -482,6 +511,16 @@ class MainWindow(QMainWindow):
             self.act_present.setChecked(on)
         self._apply_look(theme.PRESENTATION if on else theme.DESK)
         self.brush_size.setValue(max(self.brush_size.value(), 34) if on else 22)
+        for widget in (self.toolbar, self.menuBar(), self.pickers, self.device_label,
+                       self.clear_button):
+            widget.setVisible(not on)
+        self._body.setStretch(1, 7 if on else 5)  # the stage takes more of the width
+        self.right.setCurrentWidget(self.stage if on else self.deck)
+        if on:
+            self.stage.set_blanked(False)
+        if self._shown is not None:
+            trace, blank = self._shown
+            (self.stage.set_trace if on else self.deck.show_trace)(trace, blank)
         if on:
             # Without a window manager (Xvfb, a kiosk) full screen does not resize: do it.
             screen = self.screen() or QApplication.primaryScreen()
@@ -514,8 +553,35 @@ class MainWindow(QMainWindow):
         title.setPointSize(look["title_pt"])
         title.setBold(True)
         self.deck.apply_look(look, title)
+        self.stage.set_look(look)
+
+    # ----- what the presenter keys run (app/presenter.py) ------------------------------
+    def next_step(self) -> None:
+        self.stage.next_stage()
+
+    def previous_step(self) -> None:
+        self.stage.previous_stage()
+
+    def first_step(self) -> None:
+        self.stage.first_stage()
+
+    def toggle_blank(self) -> None:
+        self.stage.set_blanked(not self.stage.blanked)
+
+    def leave_presentation(self) -> None:
+        self.set_presentation(False)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        handle = self.windowHandle()
+        if handle is not None and not getattr(self, "_screen_hooked", False):
+            # Laptop → projector: type and layout follow the new screen's size and DPR.
+            handle.screenChanged.connect(lambda _s: self._apply_look(
+                theme.PRESENTATION if self.presenting else theme.DESK))
+            self._screen_hooked = True
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.presenter.remove()
         self.live.close()
         self._close_zooms()
         super().closeEvent(event)

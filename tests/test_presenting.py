@@ -1,0 +1,127 @@
+"""The classroom stage in the real window, driven by a presenter's clicker keys."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+import app
+from engine import PRESETS
+
+LOAD_MS = 60_000
+K = Qt.Key
+
+
+@pytest.fixture
+def presenting(qtbot):
+    def make(model: str = "xo-toy"):
+        window = app.create_main_window(model=model)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.model is not None and window.model.name == model,
+                        timeout=LOAD_MS)
+        window.set_presentation(True)
+        window.canvas.set_grid(PRESETS["X (lecture)"])
+        qtbot.waitUntil(lambda: window.stage.stage_titles() != [] and window.trace is not None)
+        return window
+
+    return make
+
+
+def _focus(qtbot, widget) -> None:
+    widget.setFocus(Qt.FocusReason.OtherFocusReason)
+    qtbot.waitUntil(widget.hasFocus)
+
+
+@pytest.mark.parametrize("where", ["canvas", "model_picker", "panel"])
+def test_clicker_keys_step_the_stage_whatever_has_focus(qtbot, presenting, where):
+    window = presenting("xo-toy")
+    target = {"canvas": window.canvas, "model_picker": window.model_picker,
+              "panel": window.stage.view}[where]
+    if where == "model_picker":
+        window.model_picker.show()  # hidden on the stage; a teacher may still tab to it
+    target.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    _focus(qtbot, target)
+    window.stage.first_stage()
+    start = (window.stage.stage_index, window.stage.page)
+    qtbot.keyClick(target, K.Key_PageDown)
+    after = (window.stage.stage_index, window.stage.page)
+    assert after > start
+    assert window.model.name == "xo-toy"  # PageDown did not change the model picker
+    qtbot.keyClick(target, K.Key_PageUp)
+    assert (window.stage.stage_index, window.stage.page) == start
+    for key in (K.Key_Right, K.Key_Space, K.Key_Down):
+        qtbot.keyClick(target, key)
+    assert window.stage.stage_index > 0 or window.stage.page > 0
+    qtbot.keyClick(target, K.Key_Home)
+    assert window.stage.stage_index == 0 and window.stage.page == 0
+    qtbot.keyClick(target, K.Key_B)
+    assert window.stage.blanked
+    qtbot.keyClick(target, K.Key_Period)
+    assert not window.stage.blanked
+
+
+def test_every_shortcut_keeps_working_on_the_stage(qtbot, presenting):
+    window = presenting("xo-toy")
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, K.Key_3, Qt.KeyboardModifier.ControlModifier)  # preset O
+    qtbot.waitUntil(lambda: window.prediction.text().startswith("O"))
+    qtbot.keyClick(window.canvas, K.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo
+    qtbot.waitUntil(lambda: window.prediction.text().startswith("X"))
+    before = window.brush_size.value()
+    qtbot.keyClick(window.canvas, K.Key_BracketRight)
+    assert window.brush_size.value() > before
+    qtbot.keyClick(window.canvas, K.Key_Delete)
+    qtbot.waitUntil(lambda: window.prediction.text() == "")
+    qtbot.keyClick(window.canvas, K.Key_Escape)
+    assert not window.presenting and window.right.currentWidget() is window.deck
+
+
+def test_keys_during_a_model_load_are_taken_in_stride(qtbot, presenting):
+    window = presenting("xo-toy")
+    window.model_picker.setCurrentIndex(window.model_picker.findData("digits"))
+    for _ in range(30):  # a clicker hammered while digits loads
+        qtbot.keyClick(window.canvas, K.Key_PageDown)
+    qtbot.waitUntil(lambda: window.model.name == "digits", timeout=LOAD_MS)
+    for _ in range(30):
+        qtbot.keyClick(window.canvas, K.Key_PageDown)
+    qtbot.waitUntil(lambda: window.stage.stage_index == len(window.stage.stage_titles()) - 1)
+    window.stage.view.repaint()
+    assert window.stage.shown_texts()  # the last stage painted whole
+
+
+def test_the_stage_shows_no_activity_for_an_empty_canvas(qtbot, presenting):
+    for model in ("xo-toy", "xo", "digits"):
+        window = presenting(model)
+        active = 0
+        for i in range(len(window.stage.stage_titles())):
+            window.stage.go(i)
+            window.stage.view.repaint()
+            active += len([p for p in window.stage.painted() if p.role == "activity"])
+        assert active > 0  # with ink, the same check sees activity
+        window.canvas.clear()
+        qtbot.waitUntil(lambda w=window: w.trace is None)
+        for i in range(len(window.stage.stage_titles())):
+            window.stage.go(i)
+            for page in range(window.stage.page_count):
+                window.stage.go(i, page)
+                window.stage.view.repaint()
+                assert not [p for p in window.stage.painted() if p.role == "activity"], (
+                    model, i, page)
+                assert not [n for n in window.stage.shown_numbers() if n.role == "number"], (
+                    model, i, page)
+        window.close()
+
+
+def test_the_stage_it_stopped_at_comes_back_next_run(qtbot, presenting):
+    window = presenting("xo-toy")
+    window.stage.go(3)
+    window.close()
+    again = app.create_main_window()
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.model is not None, timeout=LOAD_MS)
+    again.set_presentation(True)
+    again.canvas.set_grid(PRESETS["O"])
+    qtbot.waitUntil(lambda: again.trace is not None)
+    assert again.stage.stage_index == 3
