@@ -2,9 +2,9 @@
 
 Pickle-based checkpoints can run code when loaded, so ConvPad ships and reads
 safetensors only. Every way a file can be wrong — missing, truncated, not safetensors,
-tensors renamed, reshaped, of another dtype or holding NaN — becomes one
-:class:`WeightsError` whose message names the file and the problem, so a caller (the
-GUI, the CLI) can show it and carry on.
+tensors renamed, reshaped, of another dtype, holding NaN or absurdly large values —
+becomes one :class:`WeightsError` whose message names the file and the problem, so a
+caller (the GUI, the CLI) can show it and carry on.
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+# No weight of a working ConvPad network comes near this: the largest shipped one is
+# 0.54 (digits conv1). The bound also keeps every forward pass finite in float32: with
+# all weights and biases ≤ 1e4 in magnitude and inputs in [-1, 1], the deepest network
+# (digits: fan-ins 9, 288, 1600, 1024) can reach at most ~5e25, far below float32's 3.4e38.
+# A file past it is corrupt or mis-scaled (×1e30), and would give NaN on every drawing.
+MAX_ABS_WEIGHT = 1e4
 
 
 class WeightsError(ValueError):
@@ -36,7 +43,8 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
 
     Raises :class:`WeightsError` (never anything else for a bad file) when the file is
     missing or unreadable, or when its tensors do not match ``module`` exactly in names,
-    shapes and dtypes, or hold non-finite values. ``module`` is left untouched then.
+    shapes and dtypes, or hold non-finite or absurdly large values (|w| > 1e4).
+    ``module`` is left untouched then.
     """
     path = Path(path)
     where = _display(path)
@@ -71,6 +79,13 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
             )
         if not torch.isfinite(got).all():
             raise WeightsError(f"{where}: tensor {name} holds NaN or infinite values")
+        biggest = float(got.abs().max()) if got.numel() else 0.0
+        if biggest > MAX_ABS_WEIGHT:
+            raise WeightsError(
+                f"{where}: tensor {name} holds a value of magnitude {biggest:.3g}, beyond the "
+                f"{MAX_ABS_WEIGHT:g} no working network comes near — the file is corrupt or "
+                "mis-scaled; restore it or rebuild it with `python main.py train`"
+            )
     module.load_state_dict(tensors)
 
 

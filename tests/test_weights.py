@@ -8,11 +8,12 @@ import struct
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
-from engine import WeightsError, load_model
+from engine import WeightsError, list_models, load_model
 from engine.api import build_module
-from engine.weights import load_weights, save_weights
+from engine.tracing import check_sequential, sequential_children
+from engine.weights import MAX_ABS_WEIGHT, load_weights, save_weights
 
 SHIPPED = "resources/xo-toy.safetensors"
 
@@ -123,3 +124,49 @@ def test_unknown_model_and_unavailable_device_are_clear() -> None:
             load_model("xo-toy", device="cuda")
     with pytest.raises(ValueError, match="unknown device"):
         load_model("xo-toy", device="tpu")
+
+
+# ---- values that are finite but absurd -----------------------------------------------
+
+
+def test_finite_but_absurd_weights_are_refused_by_name(tmp_path) -> None:
+    t = _tensors()
+    t["votes.weight"] *= 1e30
+    save_file(t, tmp_path / "scaled.safetensors")
+    _expect(
+        tmp_path / "scaled.safetensors",
+        r"votes.weight holds a value of magnitude [0-9.]+e\+29, beyond the 10000",
+    )
+
+
+def test_shipped_weights_are_far_within_the_magnitude_bound() -> None:
+    for name in list_models():
+        tensors = load_file(f"resources/{name}.safetensors")
+        biggest = max(float(t.abs().max()) for t in tensors.values())
+        assert biggest < MAX_ABS_WEIGHT / 1000, name
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_weights_at_the_bound_still_load_and_trace_finite(tmp_path, name) -> None:
+    """The bound is low enough that no allowed file can overflow float32 in our networks.
+
+    All weights at +bound on an all-ones input is the largest any layer can get.
+    """
+    state = build_module(name).state_dict()
+    worst = {k: torch.full_like(v, MAX_ABS_WEIGHT) for k, v in state.items()}
+    save_file(worst, tmp_path / "worst.safetensors")
+    m = load_model(name, device="cpu", weights=tmp_path / "worst.safetensors")
+    t = m.trace(np.ones(m.input_shape, np.float32))
+    assert all(np.isfinite(layer.output).all() for layer in t.layers)
+    assert np.isfinite(t.probabilities).all()
+
+
+def test_a_network_that_overflows_is_named_as_such_not_as_a_tracing_bug() -> None:
+    module = build_module("xo")
+    with torch.no_grad():
+        for p in module.parameters():
+            p.fill_(1e30)
+    with pytest.raises(ValueError, match="NaN or infinite outputs") as info:
+        check_sequential(module, sequential_children(module), (1, 28, 28), torch.device("cpu"))
+    assert not isinstance(info.value, TypeError)
+
