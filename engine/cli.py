@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         return {"classify": _classify, "evaluate": _evaluate, "train": _train}[args.command](args)
-    except (WeightsError, ValueError) as exc:
+    except (WeightsError, ValueError, OSError) as exc:  # OSError names its file
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -79,13 +79,18 @@ def _classify(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=args.device)
     status = 0
     for path in args.images:
+        # One bad file is reported by name and skipped; the others are still classified.
         try:
             ink = read_image(path)
+            probs = model.predict(ink[None], invert=False)[0]
         except ImageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
             continue
-        probs = model.predict(ink[None], invert=False)[0]
+        except ValueError as exc:
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            status = 1
+            continue
         if np.isnan(probs).any():
             result = {"image": str(path), "class": None, "probabilities": None}
             line = f"{path}: no ink, no prediction"

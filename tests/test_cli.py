@@ -126,3 +126,17 @@ def test_gui_without_a_display_says_so_in_one_sentence() -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("ConvPad needs a display")
     assert "QT_QPA_PLATFORM=offscreen" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_classify_names_a_nan_image_and_still_classifies_the_others(images, tmp_path, capsys):
+    a = np.zeros((90, 90), np.float32)
+    a[40, 40] = np.nan
+    nan = tmp_path / "nan.png"
+    Image.fromarray(a, "F").save(nan, format="TIFF")  # a float TIFF under a PNG name
+    x, o = images["x_white_on_black"], images["o_black_on_white"]
+    status = main.main(["classify", "--model", "xo-toy", str(x), str(nan), str(o)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "nan.png: pixels hold NaN or infinite values" in err and "Traceback" not in err
+    assert "x.png: X (" in out and "o.jpg: O (" in out
+
