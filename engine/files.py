@@ -104,3 +104,39 @@ def _fsync_folder(folder: Path) -> None:
     finally:
         os.close(fd)
 
+
+def writable_folder(folder: str | Path) -> Path:
+    """Create ``folder`` if needed and prove a file can be written there, or raise.
+
+    Raises ``ValueError`` naming the folder and the reason: a file in the way, a file
+    among its parents, no permission, a read-only disk. Training calls this before it
+    spends minutes learning weights it then could not save.
+    """
+    folder = Path(folder)
+    where = display(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ValueError(
+            f"{where}: is a file, not a folder; give a folder to write into (--out)"
+        ) from None
+    except NotADirectoryError:
+        raise ValueError(
+            f"{where}: one of its parents is a file, not a folder; give a folder (--out)"
+        ) from None
+    except OSError as exc:
+        raise ValueError(
+            f"{where}: cannot create this folder ({exc.strerror}); "
+            "choose another output folder (--out)"
+        ) from None
+    probe = folder / f".convpad-write-test.{secrets.token_hex(6)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(
+            f"{where}: cannot write files in this folder ({exc.strerror}); "
+            "choose another output folder (--out)"
+        ) from None
+    return folder

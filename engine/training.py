@@ -23,6 +23,7 @@ from torch import nn
 
 from engine import data
 from engine.api import build_module, load_model, resolve_device
+from engine.files import writable_folder
 from engine.preprocessing import mnist_style
 from engine.registry import RESOURCES
 from engine.weights import save_weights, write_card
@@ -110,11 +111,13 @@ def train(
 
     Reproducible for a given seed and device. ``strokes`` overrides the number of
     synthetic training drawings (tests use a few hundred). Returns the model card.
+    ``out`` is created and checked for writing first: a ``ValueError`` naming it comes
+    before the minutes of training, not after.
     """
     if name not in EPOCHS:
         raise ValueError(f"cannot train {name!r}: choose digits or xo")
     epochs = EPOCHS[name] if epochs is None else epochs
-    out = Path(out)
+    out = writable_folder(out)
     dev = resolve_device(device)
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -161,7 +164,6 @@ def train(
     model.eval()
     train_seconds = time.perf_counter() - t0
 
-    out.mkdir(parents=True, exist_ok=True)
     # Weights first, card last (with the weights' hash): a run killed in between leaves
     # new weights beside an old card, which then no longer matches and is ignored.
     weights = save_weights(model, out / f"{name}.safetensors")
@@ -201,8 +203,7 @@ def write_toy(out: str | Path = RESOURCES) -> dict[str, Any]:
     """
     from engine.models import XOToyNet, xo_toy_state_dict
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out)
     net = XOToyNet()
     net.load_state_dict(xo_toy_state_dict())
     weights = save_weights(net, out / "xo-toy.safetensors")

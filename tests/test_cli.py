@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -228,3 +229,28 @@ def test_evaluate_with_no_samples_is_an_error_not_zero_accuracy(tmp_path, capsys
     status, err = _evaluate(tmp_path / "empty.npz", capsys)
     assert status == 2 and "holds no drawings (N = 0)" in err
 
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("a file", "is a file, not a folder"),
+        ("under a file", "one of its parents is a file"),
+        ("unwritable", "cannot write files in this folder"),
+    ],
+)
+def test_train_checks_its_output_folder_before_training(tmp_path, capsys, where, message) -> None:
+    (tmp_path / "file").write_text("")
+    out = {"a file": tmp_path / "file", "under a file": tmp_path / "file" / "sub"}.get(where)
+    if out is None:
+        out = tmp_path / "locked"
+        out.mkdir()
+        out.chmod(0o555)
+        if os.access(out, os.W_OK):  # root ignores permission bits; sysfs refuses even root
+            out = Path("/sys")
+            if not sys.platform.startswith("linux"):
+                pytest.skip("running as root outside Linux: no folder refuses us")
+    for model in ("xo", "xo-toy"):
+        assert main.main(["train", model, "--epochs", "1", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+        assert "epoch" not in err  # refused before the first training step
