@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from engine.registry import list_models, model_spec
 
@@ -35,8 +38,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
         help="accuracy and confusion matrix of a model on an .npz of drawings",
-        description="DATA.npz holds `images` uint8 (N, H, W), white ink on black, and "
-        "`labels` int (N,) indexing the model's classes.",
+        description="DATA.npz holds `images` uint8 (N, H, W), white ink on black (or "
+        "floats in [0, 1]), and `labels` int (N,) indexing the model's classes.",
     )
     p.add_argument("data", type=Path, metavar="DATA.npz")
     p.add_argument("--model", required=True, choices=list_models())
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         return {"classify": _classify, "evaluate": _evaluate, "train": _train}[args.command](args)
-    except (WeightsError, ValueError) as exc:
+    except (WeightsError, ValueError, OSError) as exc:  # OSError names its file
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -80,13 +83,18 @@ def _classify(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=args.device)
     status = 0
     for path in args.images:
+        # One bad file is reported by name and skipped; the others are still classified.
         try:
             ink = read_image(path)
+            probs = model.predict(ink[None], invert=False)[0]
         except ImageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
             continue
-        probs = model.predict(ink[None], invert=False)[0]
+        except ValueError as exc:
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            status = 1
+            continue
         if np.isnan(probs).any():
             result = {"image": str(path), "class": None, "probabilities": None}
             line = f"{path}: no ink, no prediction"
@@ -120,7 +128,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     answered = guessed >= 0
     np.add.at(confusion, (labels[answered], guessed[answered]), 1)
     n = len(labels)
-    accuracy = float((guessed == labels).mean()) if n else 0.0
+    accuracy = float((guessed == labels).mean())
     if args.json:
         print(
             json.dumps(
@@ -139,28 +147,128 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# What `evaluate` reads at most per array. 10,000 MNIST digits are 7.8 MB; predict()
+# holds a float32 copy of every drawing (4× uint8), so this keeps a run near 1 GB of RAM.
+MAX_NPZ_ARRAY_BYTES = 256 << 20
+# Deflate cannot expand data more than 1032:1, so a member that claims more is lying.
+DEFLATE_MAX_RATIO = 1032
+
+
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``images`` and ``labels`` from an .npz, checked before a byte of them is allocated.
+
+    Every size comes from the file, so each is checked against the others first — the
+    shape in each array's header, the member's size in the zip directory, its compressed
+    size, the archive's size on disk — and against :data:`MAX_NPZ_ARRAY_BYTES`.
+    """
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in ("images", "labels") if k in data.files}
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, AttributeError) as exc:
-        # np.load raises ValueError for pickles and AttributeError for a lone .npy array.
-        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
-    missing = [k for k in ("images", "labels") if k not in arrays]
-    if missing:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror})") from None
+    if magic == b"\x93NUMPY":
         raise ValueError(
-            f"{path}: missing array {' and '.join(map(repr, missing))}; "
-            "it needs `images` and `labels`"
+            f"{path}: is a single .npy array, not an .npz archive; save both arrays with "
+            "np.savez(path, images=images, labels=labels)"
         )
-    images, labels = arrays["images"], arrays["labels"]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for key in ("images", "labels"):
+                _check_member(path, archive, key)
+        with np.load(path, allow_pickle=False) as data:
+            images, labels = data["images"], data["labels"]
+    except _Refused:
+        raise
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(
             f"{path}: expected images (N, H, W) and labels (N,), "
             f"got {images.shape} and {labels.shape}"
         )
+    if len(labels) == 0:
+        raise ValueError(f"{path}: holds no drawings (N = 0); there is nothing to evaluate")
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"{path}: labels must be integers, got {labels.dtype}")
+    _check_pixels(path, images)
     return images, labels.astype(np.int64)
+
+
+class _Refused(ValueError):
+    """An .npz that reads fine but must not be evaluated; the message says why."""
+
+
+def _check_member(path: Path, archive: zipfile.ZipFile, key: str) -> None:
+    """Refuse ``key``.npy unless its declared size is sane and backed by real bytes."""
+    try:
+        info = archive.getinfo(f"{key}.npy")
+    except KeyError:
+        missing = [k for k in ("images", "labels") if f"{k}.npy" not in archive.namelist()]
+        raise _Refused(
+            f"{path}: missing array {' and '.join(map(repr, missing))}; "
+            "it needs `images` and `labels`"
+        ) from None
+    if info.compress_type == zipfile.ZIP_STORED:
+        most = info.compress_size
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        most = info.compress_size * DEFLATE_MAX_RATIO + 1024
+    else:
+        raise _Refused(
+            f"{path}: {key} is compressed in a way numpy does not write; "
+            "save it with np.savez or np.savez_compressed"
+        )
+    if info.compress_size > path.stat().st_size or info.file_size > most:
+        raise _Refused(f"{path}: the zip directory's sizes for {key} are impossible (corrupt)")
+    with archive.open(info) as f:
+        version = npy_format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = npy_format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = npy_format.read_array_header_2_0(f)
+        else:
+            raise _Refused(f"{path}: {key} is in .npy format {version}; save it with np.savez")
+    if dtype.hasobject:
+        raise _Refused(f"{path}: {key} holds Python objects; store plain numbers")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > info.file_size:
+        raise _Refused(
+            f"{path}: {key} declares shape {shape} ({declared:,} bytes) but holds only "
+            f"{info.file_size:,} bytes (corrupt)"
+        )
+    if declared > MAX_NPZ_ARRAY_BYTES:
+        raise _Refused(
+            f"{path}: {key} is {declared / 2**20:,.0f} MiB, more than the "
+            f"{MAX_NPZ_ARRAY_BYTES >> 20} MiB evaluate reads at once; split the file"
+        )
+
+
+def _check_pixels(path: Path, images: np.ndarray) -> None:
+    """Refuse pixel values the engine would have to guess about (and silently clip)."""
+    if images.dtype == np.uint8:
+        return
+    if np.issubdtype(images.dtype, np.floating):
+        if not np.isfinite(images).all():
+            raise ValueError(f"{path}: images hold NaN or infinite values")
+        lo, hi = float(images.min()), float(images.max())
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                f"{path}: images are {images.dtype} with values from {lo:g} to {hi:g}, but "
+                "float images must lie in [0, 1]; divide them by 255 (if they are 0–255) "
+                "or store them as uint8"
+            )
+        return
+    if np.issubdtype(images.dtype, np.integer):
+        lo, hi = int(images.min()), int(images.max())
+        if lo < 0 or hi > 255:
+            raise ValueError(
+                f"{path}: images are {images.dtype} with values from {lo} to {hi}; "
+                "store them as uint8 in 0–255 (white ink on black)"
+            )
+        return
+    raise ValueError(
+        f"{path}: images are {images.dtype}; store them as uint8 in 0–255 "
+        "(or floats in [0, 1])"
+    )
 
 
 def _train(args: argparse.Namespace) -> int:

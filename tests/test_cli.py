@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import engine.cli
 import main
 from engine.lecture import SEED_O, SEED_X
 
@@ -126,3 +130,127 @@ def test_gui_without_a_display_says_so_in_one_sentence() -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("ConvPad needs a display")
     assert "QT_QPA_PLATFORM=offscreen" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_classify_names_a_nan_image_and_still_classifies_the_others(images, tmp_path, capsys):
+    a = np.zeros((90, 90), np.float32)
+    a[40, 40] = np.nan
+    nan = tmp_path / "nan.png"
+    Image.fromarray(a, "F").save(nan, format="TIFF")  # a float TIFF under a PNG name
+    x, o = images["x_white_on_black"], images["o_black_on_white"]
+    status = main.main(["classify", "--model", "xo-toy", str(x), str(nan), str(o)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "nan.png: pixels hold NaN or infinite values" in err and "Traceback" not in err
+    assert "x.png: X (" in out and "o.jpg: O (" in out
+
+
+def _evaluate(path, capsys) -> tuple[int, str]:
+    status = main.main(["evaluate", "--model", "xo-toy", str(path)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return status, err
+
+
+def test_evaluate_names_a_npy_file_renamed_npz(tmp_path, capsys) -> None:
+    np.save(tmp_path / "data.npy", np.zeros((2, 28, 28), np.uint8))
+    (tmp_path / "data.npy").rename(tmp_path / "data.npz")
+    status, err = _evaluate(tmp_path / "data.npz", capsys)
+    assert status == 2 and "is a single .npy array, not an .npz archive" in err
+    assert "np.savez(" in err
+
+
+def _npz_with_header(path, shape, data: bytes) -> None:
+    """An .npz whose images.npy header declares ``shape`` over ``data`` (labels are fine)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|u1", "fortran_order": False, "shape": shape}
+    )
+    labels = io.BytesIO()
+    np.save(labels, np.zeros(2, np.int64))
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("images.npy", header.getvalue() + data)
+        z.writestr("labels.npy", labels.getvalue())
+
+
+def test_evaluate_refuses_a_header_declaring_a_petabyte_before_allocating_it(
+    tmp_path, capsys
+) -> None:
+    _npz_with_header(tmp_path / "huge.npz", (10**15, 28, 28), b"\0" * 1568)
+    status, err = _evaluate(tmp_path / "huge.npz", capsys)
+    assert status == 2 and "declares shape (1000000000000000, 28, 28)" in err
+    assert "corrupt" in err
+
+
+def test_evaluate_refuses_an_array_too_big_to_evaluate(tmp_path, capsys, monkeypatch) -> None:
+    # The real bound is 256 MiB; a 1 MiB one tests the same check with a 2 MiB file.
+    monkeypatch.setattr(engine.cli, "MAX_NPZ_ARRAY_BYTES", 1 << 20)
+    images = np.zeros((2700, 28, 28), np.uint8)
+    np.savez_compressed(tmp_path / "big.npz", images=images, labels=np.zeros(2700, int))
+    status, err = _evaluate(tmp_path / "big.npz", capsys)
+    assert status == 2 and "images is 2 MiB, more than the 1 MiB evaluate reads at once" in err
+
+
+def test_evaluate_refuses_a_zip_directory_that_lies_about_sizes(tmp_path, capsys) -> None:
+    _npz_with_header(tmp_path / "ok.npz", (2, 28, 28), bytes(2 * 28 * 28))
+    data = bytearray((tmp_path / "ok.npz").read_bytes())
+    # Claim 1 TB uncompressed in images.npy's central-directory entry (stored: must equal
+    # the compressed size).
+    entry = data.index(b"PK\x01\x02")  # the first central-directory entry: images.npy
+    data[entry + 24 : entry + 28] = (0xFFFFFFF0).to_bytes(4, "little")
+    (tmp_path / "lying.npz").write_bytes(bytes(data))
+    status, err = _evaluate(tmp_path / "lying.npz", capsys)
+    assert status == 2 and "sizes for images are impossible" in err
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (np.full((2, 28, 28), 255.0), "float64 with values from 255 to 255, but float images"),
+        (np.full((2, 28, 28), 0.5, np.float32), None),
+        (np.full((2, 28, 28), np.nan), "images hold NaN or infinite values"),
+        (np.full((2, 28, 28), 300, np.int64), "int64 with values from 300 to 300"),
+        (np.full((2, 28, 28), 200, np.int64), None),
+        (np.ones((2, 28, 28), bool), "images are bool"),
+    ],
+)
+def test_evaluate_refuses_pixels_it_would_have_to_clip(tmp_path, capsys, images, message) -> None:
+    np.savez(tmp_path / "d.npz", images=images, labels=np.array([0, 1]))
+    status, err = _evaluate(tmp_path / "d.npz", capsys)
+    if message is None:
+        assert status == 0 and err == ""
+    else:
+        assert status == 2 and message in err
+
+
+def test_evaluate_with_no_samples_is_an_error_not_zero_accuracy(tmp_path, capsys) -> None:
+    none = np.zeros((0, 28, 28), np.uint8)
+    np.savez(tmp_path / "empty.npz", images=none, labels=np.zeros(0, int))
+    status, err = _evaluate(tmp_path / "empty.npz", capsys)
+    assert status == 2 and "holds no drawings (N = 0)" in err
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("a file", "is a file, not a folder"),
+        ("under a file", "one of its parents is a file"),
+        ("unwritable", "cannot write files in this folder"),
+    ],
+)
+def test_train_checks_its_output_folder_before_training(tmp_path, capsys, where, message) -> None:
+    (tmp_path / "file").write_text("")
+    out = {"a file": tmp_path / "file", "under a file": tmp_path / "file" / "sub"}.get(where)
+    if out is None:
+        out = tmp_path / "locked"
+        out.mkdir()
+        out.chmod(0o555)
+        if os.access(out, os.W_OK):  # root ignores permission bits; sysfs refuses even root
+            out = Path("/sys")
+            if not sys.platform.startswith("linux"):
+                pytest.skip("running as root outside Linux: no folder refuses us")
+    for model in ("xo", "xo-toy"):
+        assert main.main(["train", model, "--epochs", "1", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+        assert "epoch" not in err  # refused before the first training step

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine import list_models, load_model
+from engine import available_devices, list_models, load_model
+from engine.devices import resolve_device
 from engine.lecture import SEED_O, SEED_X
 
 # xo and digits are the same family: two conv blocks, then the dense classifier.
@@ -109,8 +110,44 @@ def test_cuda_trace_matches_cpu(name) -> None:
     np.testing.assert_allclose(cpu.predict(drawings()[:2]), gpu.predict(drawings()[:2]), atol=1e-4)
 
 
-def test_auto_device_picks_cuda_when_available() -> None:
+def _first_available() -> str:
+    """What "auto" must pick, asked of torch directly: CUDA, else MPS, else the CPU."""
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def test_auto_device_is_the_first_available_of_cuda_mps_cpu() -> None:
+    want = _first_available()
+    assert resolve_device("auto") == torch.device(want)
     m = load_model("xo-toy", device="auto")
-    assert m.device.type == ("cuda" if torch.cuda.is_available() else m.device.type)
-    if not torch.cuda.is_available() and not torch.backends.mps.is_available():
-        assert m.device.type == "cpu" and m.device_name == "CPU"
+    assert m.device.type == want
+    names = {"cpu": "CPU", "mps": "Apple GPU (MPS)"}
+    assert m.device_name == (names[want] if want in names else torch.cuda.get_device_name(0))
+    devices = available_devices()
+    assert devices[0] == "cpu" and any(d.split(":")[0] == want for d in devices)
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:99", "mps"])
+def test_an_explicit_device_is_used_or_refused_by_name(device) -> None:
+    kind = device.split(":")[0]
+    if kind == "cuda":
+        there = torch.cuda.device_count() > (99 if device == "cuda:99" else 0)
+    else:
+        there = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    if there:
+        assert resolve_device(device) == torch.device(device)
+    else:
+        with pytest.raises(ValueError, match=r"device '(cuda|cuda:99|mps)' asked for, but"):
+            resolve_device(device)
+        with pytest.raises(ValueError, match="asked for, but"):
+            load_model("xo-toy", device=device)
+
+
+def test_cpu_is_always_there_and_an_unknown_device_is_named() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert load_model("xo-toy", device="cpu").device_name == "CPU"
+    with pytest.raises(ValueError, match="unknown device 'tpu'; use auto, cpu, cuda or mps"):
+        resolve_device("tpu")

@@ -8,11 +8,14 @@ uses. The full figures are in each model card; this keeps them from silently rot
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
 
 from engine import data, load_model, model_spec
+from engine.files import sha256_file
 from engine.training import train
 
 UNSEEN_SEED = 424_242  # never used by engine.training for any split
@@ -45,31 +48,42 @@ def test_mnist_split_is_stratified_and_disjoint() -> None:
     assert not any(im.tobytes() in train_keys for im in hx)
 
 
-def test_a_tiny_training_run_writes_loadable_weights_and_a_card(tmp_path) -> None:
-    card = train("xo", epochs=1, out=tmp_path, seed=3, progress=False, strokes=256)
+def test_a_short_training_run_learns_x_from_o_on_unseen_drawings(tmp_path) -> None:
+    """512 drawings × 3 epochs (12 steps, 5-13 s on 2 cores) reached ≥ 0.997 on unseen
+    drawings for every seed tried (0-5); chance is 0.5, so 0.9 leaves a wide margin.
+    Fewer steps are a coin toss: 384 × 2 stayed at 0.5 for seed 3, 512 × 2 at 0.71 for 5."""
+    card = train("xo", epochs=3, out=tmp_path, seed=3, progress=False, strokes=512)
     m = load_model("xo", device="cpu", weights=tmp_path / "xo.safetensors")
-    written = json.loads((tmp_path / "xo.json").read_text())
-    assert written == card
+    assert m.card == card == json.loads((tmp_path / "xo.json").read_text())
     for field in ("model", "data", "epochs", "seed", "held_out", "date", "train_seconds"):
         assert field in card
-    assert card["epochs"] == 1 and card["seed"] == 3
-    assert 0.0 <= card["held_out"]["strokes"]["accuracy"] <= 1.0
-    assert m.predict(np.ones((1, 50, 50), np.float32) * 0).shape == (1, 2)
+    assert card["epochs"] == 3 and card["seed"] == 3
+    assert card["weights_sha256"] == sha256_file(tmp_path / "xo.safetensors")
+    assert card["held_out"]["strokes"]["accuracy"] >= 0.9
+    # The card's figure is on 1000 held-out drawings; check it independently on others.
+    images, labels = data.stroke_drawings("xo", 100, seed=UNSEEN_SEED)
+    assert _accuracy(m, images, labels) >= 0.9
+    umask = os.umask(0)
+    os.umask(umask)
+    for written in (tmp_path / "xo.safetensors", tmp_path / "xo.json"):
+        assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~umask, written.name
 
 
-def _accuracy(name: str, images, labels) -> float:
-    m = load_model(name, device="cpu")
-    correct = 0
-    for im, y in zip(images, labels):
-        correct += int(np.nanargmax(m.predict(im[None])[0]) == y)
-    return correct / len(labels)
+def _accuracy(m, images: list[np.ndarray], labels: np.ndarray) -> float:
+    """Accuracy on raw canvases of different sizes, padded into one batch (padding with
+    background changes nothing: preprocessing crops to the ink)."""
+    side = max(max(im.shape) for im in images)
+    batch = np.zeros((len(images), side, side), np.float32)
+    for i, im in enumerate(images):
+        batch[i, : im.shape[0], : im.shape[1]] = im
+    return float((np.nan_to_num(m.predict(batch), nan=-1).argmax(1) == labels).mean())
 
 
 @pytest.mark.parametrize(("name", "floor"), [("digits", 0.97), ("xo", 0.98)])
 def test_shipped_weights_on_unseen_stroke_drawings(name, floor) -> None:
     kind = model_spec(name).recipe.stroke_kind
     images, labels = data.stroke_drawings(kind, 200, seed=UNSEEN_SEED)
-    assert _accuracy(name, images, labels) >= floor
+    assert _accuracy(load_model(name, device="cpu"), images, labels) >= floor
 
 
 def test_shipped_digits_on_held_out_real_mnist() -> None:

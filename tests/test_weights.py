@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import struct
 
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
-from engine import WeightsError, load_model
+from engine import WeightsError, list_models, load_model
+from engine.files import sha256_file
 from engine.model import build_module
-from engine.weights import load_weights, save_weights
+from engine.tracing import check_sequential, sequential_children
+from engine.weights import MAX_ABS_WEIGHT, check_card, load_weights, save_weights, write_card
 
 SHIPPED = "resources/xo-toy.safetensors"
 
@@ -123,3 +127,120 @@ def test_unknown_model_and_unavailable_device_are_clear() -> None:
             load_model("xo-toy", device="cuda")
     with pytest.raises(ValueError, match="unknown device"):
         load_model("xo-toy", device="tpu")
+
+
+# ---- values that are finite but absurd -----------------------------------------------
+
+
+def test_finite_but_absurd_weights_are_refused_by_name(tmp_path) -> None:
+    t = _tensors()
+    t["votes.weight"] *= 1e30
+    save_file(t, tmp_path / "scaled.safetensors")
+    _expect(
+        tmp_path / "scaled.safetensors",
+        r"votes.weight holds a value of magnitude [0-9.]+e\+29, beyond the 10000",
+    )
+
+
+def test_shipped_weights_are_far_within_the_magnitude_bound() -> None:
+    for name in list_models():
+        tensors = load_file(f"resources/{name}.safetensors")
+        biggest = max(float(t.abs().max()) for t in tensors.values())
+        assert biggest < MAX_ABS_WEIGHT / 1000, name
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_weights_at_the_bound_still_load_and_trace_finite(tmp_path, name) -> None:
+    """The bound is low enough that no allowed file can overflow float32 in our networks.
+
+    All weights at +bound on an all-ones input is the largest any layer can get.
+    """
+    state = build_module(name).state_dict()
+    worst = {k: torch.full_like(v, MAX_ABS_WEIGHT) for k, v in state.items()}
+    save_file(worst, tmp_path / "worst.safetensors")
+    m = load_model(name, device="cpu", weights=tmp_path / "worst.safetensors")
+    t = m.trace(np.ones(m.input_shape, np.float32))
+    assert all(np.isfinite(layer.output).all() for layer in t.layers)
+    assert np.isfinite(t.probabilities).all()
+
+
+def test_a_network_that_overflows_is_named_as_such_not_as_a_tracing_bug() -> None:
+    module = build_module("xo")
+    with torch.no_grad():
+        for p in module.parameters():
+            p.fill_(1e30)
+    with pytest.raises(ValueError, match="NaN or infinite outputs") as info:
+        check_sequential(module, sequential_children(module), (1, 28, 28), torch.device("cpu"))
+    assert not isinstance(info.value, TypeError)
+
+
+# ---- symlink loops and model cards ---------------------------------------------------
+
+
+def test_a_symlink_loop_is_a_weights_error(tmp_path) -> None:
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    _expect(a, "a loop of symbolic links")
+
+
+def _copy_of_shipped(tmp_path, card: str | None = None):
+    weights = tmp_path / "toy.safetensors"
+    shutil.copy(SHIPPED, weights)
+    if card is not None:
+        (tmp_path / "toy.json").write_text(card)
+    return weights
+
+
+def _card_of(weights, caplog) -> dict:
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="engine.weights"):
+        return load_model("xo-toy", device="cpu", weights=weights).card
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[" * 20_000 + "]" * 20_000, "nested too deeply"),  # 40 KB
+        ('{"a":' * 10_000 + "1" + "}" * 10_000, "nested too deeply"),  # 60 KB
+        ("[1, 2]", "top level is a list, not a JSON object"),
+        ("3", "top level is a int, not a JSON object"),
+        ('"a card"', "top level is a str, not a JSON object"),
+        ("{not json", "not valid JSON"),
+        (b"\xff\xfe{}".decode("latin-1"), "not valid JSON"),
+        ("{}" + " " * 70_000, "larger than 65,536 bytes"),
+        ('{"model": "xo-toy"}', "has no weights_sha256"),
+        ('{"model": "xo-toy", "weights_sha256": "00ff"}', "describes other weights"),
+    ],
+)
+def test_a_bad_card_is_ignored_with_a_named_reason_and_the_weights_still_load(
+    tmp_path, caplog, text, reason
+) -> None:
+    weights = _copy_of_shipped(tmp_path, text)
+    assert _card_of(weights, caplog) == {}
+    assert reason in caplog.text and "toy.json: model card ignored" in caplog.text
+    card, why = check_card(tmp_path / "toy.json", sha256_file(weights))
+    assert card == {} and reason in why
+
+
+def test_a_card_that_is_a_symlink_loop_is_ignored(tmp_path, caplog) -> None:
+    weights = _copy_of_shipped(tmp_path)
+    (tmp_path / "toy.json").symlink_to(tmp_path / "toy.json")
+    assert _card_of(weights, caplog) == {}
+    assert "a loop of symbolic links" in caplog.text
+
+
+def test_the_card_comes_from_beside_the_weights_actually_loaded(tmp_path, caplog) -> None:
+    weights = _copy_of_shipped(tmp_path)
+    assert _card_of(weights, caplog) == {}  # no card here: not the shipped one
+    assert caplog.text == ""  # a missing card is normal, not a warning
+    write_card(tmp_path / "toy.json", weights, model="xo-toy", note="mine")
+    card = _card_of(weights, caplog)
+    assert card["note"] == "mine" and card["weights_sha256"] == sha256_file(weights)
+
+
+def test_every_shipped_card_carries_the_hash_of_its_shipped_weights() -> None:
+    for name in list_models():
+        card = load_model(name, device="cpu").card
+        assert card["model"] == name
+        assert card["weights_sha256"] == sha256_file(f"resources/{name}.safetensors")
