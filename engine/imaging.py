@@ -74,8 +74,12 @@ def read_image(
                     raise ImageError(f"{path}: image has no pixels ({w}×{h})")
                 has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
                 small = _small(im, max_side)
-                # 16-bit files are scaled by their full range when any pixel uses it.
-                top = 65535.0 if small.mode == "F" and (im.getextrema()[1] or 0) > 255 else 255.0
+                # Grey levels: 16-bit files are scaled by their full range when any pixel
+                # uses it, and a float image in [0, 1] (a TIFF from numpy) is already
+                # scaled — dividing it by 255 made it read as a blank page.
+                peak = (im.getextrema()[1] or 0) if small.mode == "F" else 0
+                float_unit = im.mode == "F" and peak <= 1.0
+                top = 65535.0 if peak > 255 else 1.0 if float_unit else 255.0
         return as_ink(_brightness(small, has_alpha, top), invert=None)
     except ImageError:
         raise

@@ -118,3 +118,12 @@ def test_a_6000px_image_costs_at_most_300_mb_to_read(tmp_path, fmt) -> None:
     print(f"{fmt} 6000×6000: +{result['mb']:.0f} MB, {result['seconds']:.2f} s")
     assert result["mb"] <= 300, result
     assert max(result["shape"]) <= 1024 and result["ink"] == 1.0
+
+
+def test_a_float_image_in_unit_range_keeps_its_ink(tmp_path) -> None:
+    a = np.zeros((60, 60), np.float32)
+    a[10:50, 28:32] = 1.0  # a white "1" on black, as numpy would save a drawing
+    path = tmp_path / "one.tif"
+    Image.fromarray(a, "F").save(path, format="TIFF")
+    ink = read_image(path)
+    assert ink.max() == pytest.approx(1.0) and ink[30, 30] > 0.9 and ink[5, 5] < 0.1
