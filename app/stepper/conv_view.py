@@ -84,11 +84,13 @@ class ConvView(StepView):
         inp = Grid(s.padded[ch], show.input_titles[ch], lim_x, d["x"],
                    dim=dim if (py or px) else None,
                    boxes=[(r0 + py, r1 + py, c0 + px, c1 + px)], template=x_tpl, key="input")
-        out = np.array(show.output, np.float64, copy=True)
+        out = np.asarray(show.output, np.float64)
+        hide = np.zeros(out.shape, bool)
         done = s.cell_index(step.row, step.col) // s.channels + (1 if step.complete else 0)
-        out.reshape(-1)[done:] = np.nan
+        hide.reshape(-1)[done:] = True
         out_grid = Grid(out, show.output_title, lim_o, d["out"], marks=[(step.row, step.col)],
-                        template=widest(show.output, d["out"]), key="output", image_side=11)
+                        template=widest(show.output, d["out"]), key="output", image_side=11,
+                        hide=hide)
         patch = Grid(step.patch[ch], "patch", lim_x, d["x"], template=x_tpl, key="patch")
         kname = show.kernel_title
         if C > 1:

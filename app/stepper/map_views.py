@@ -72,10 +72,11 @@ class PoolView(StepView):
         (r0, r1), (c0, c1) = step.rows, step.cols
         inp = Grid(s.x, show.input_title, lim, d, boxes=[(r0, r1, c0, c1)], marks=[step.pick],
                    template=tpl, key="input")
-        out = np.array(show.output, np.float64, copy=True)
-        out.reshape(-1)[s.cell_index(step.row, step.col) + 1 :] = np.nan
+        out = np.asarray(show.output, np.float64)
+        hide = np.zeros(out.shape, bool)
+        hide.reshape(-1)[s.cell_index(step.row, step.col) + 1 :] = True
         out_grid = Grid(out, show.output_title, lim, d, marks=[(step.row, step.col)],
-                        template=tpl, key="output")
+                        template=tpl, key="output", hide=hide)
         pick = (step.pick[0] - r0, step.pick[1] - c0)
         window = Grid(step.window, "window", lim, d, marks=[pick], template=tpl, key="window")
         vals = ", ".join(number_text(v, d) for v in step.window.ravel())

@@ -11,11 +11,12 @@ with :func:`choose_numbered`): what cannot be read is not shown as text.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
 from app import theme
@@ -124,6 +125,7 @@ def place(rows: list[list[Block]], rect: QRectF, f: float) -> list[Placed]:
 
 # ----- colours ---------------------------------------------------------------------------------
 _LUT = theme.DIVERGING_LUT  # (256, 3) uint8, blue → white → red
+_IMAGES: OrderedDict[tuple, QImage] = OrderedDict()  # Grid._numbers_image's cache
 
 
 def colours(values: np.ndarray, limit: float) -> np.ndarray:
@@ -149,7 +151,9 @@ def text_on(rgb: tuple[int, int, int]) -> QColor:
 class Grid:
     """A matrix shown as coloured cells, with its numbers when ``numbered``.
 
-    ``values`` (H, W), NaN = a cell not filled in yet (drawn empty). ``dim`` marks
+    ``values`` (H, W), NaN = a cell with no value (drawn empty); ``hide`` masks cells not
+    filled in yet (drawn empty too, but the grid's picture is cached once with all its
+    values, so an output map filling in costs no re-rendering of numbers). ``dim`` marks
     padding cells (drawn grey). ``boxes`` are outlines in cell coordinates
     ``(r0, r1, c0, c1)`` (stop exclusive), ``marks`` cells filled with the accent
     colour (the picked max, the current cell). ``template`` is the widest text the
@@ -168,6 +172,7 @@ class Grid:
     image_side: float = 11.0  # units of f, when not numbered
     key: str = ""
     labels: list[str] | None = None  # under each column (class names)
+    hide: np.ndarray | None = None
 
     def cell_size(self, m: Metrics) -> tuple[float, float]:
         H, W = self.values.shape
@@ -208,14 +213,15 @@ class Grid:
         p.setPen(look.text)
         p.drawText(QRectF(rect.left(), rect.top(), rect.width(), TITLE_H * f),
                    Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, self.title)
-        rgb = colours(self.values, self.limit)
         top_left = self.cell_rect(rect, f, m, 0, 0)
         cw, ch = top_left.width(), top_left.height()
         area = QRectF(top_left.left(), top_left.top(), W * cw, H * ch)
         if self.numbered:
-            self._draw_numbers(p, rect, f, m, look, base, rgb)
+            p.drawImage(area.topLeft(), self._numbers_image(p, f, cw, ch, look, base))
         else:
-            self._draw_image(p, area, look, rgb)
+            p.drawImage(area.topLeft(), self._colour_image(area.size().toSize(), look))
+        if self.hide is not None and self.hide.any():
+            self._blank_hidden(p, area, cw, ch, look)
         p.setBrush(Qt.BrushStyle.NoBrush)
         for r, c in self.marks:
             p.setPen(QPen(look.accent, max(2.0, f * 0.16)))
@@ -237,13 +243,41 @@ class Grid:
                 p.drawText(QRectF(cell.left(), cell.bottom(), cell.width(), CELL_H * f),
                            Qt.AlignmentFlag.AlignCenter, label)
 
-    def _draw_numbers(self, p, rect, f, m, look, base, rgb) -> None:
+    def _numbers_image(self, painter: QPainter, f: float, cw: float, ch: float, look: Look,
+                       base: QFont) -> QImage:
+        """The cells and their numbers as one picture, cached: a grid whose values did not
+        change since the last frame (the input, the kernel, a map filling in) is one
+        image draw, not a text draw per cell — what keeps an animation tick cheap."""
+        dpr = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        key = (self.values.tobytes(), self.values.shape,
+               None if self.dim is None else self.dim.tobytes(), self.decimals, self.limit,
+               round(f, 3), round(cw, 3), round(ch, 3), dpr, look.background.rgb(),
+               look.line.rgb(), look.dim.rgb(), base.family())
+        img = _IMAGES.get(key)
+        if img is not None:
+            _IMAGES.move_to_end(key)
+            return img
+        H, W = self.values.shape
+        img = QImage(max(1, int(np.ceil(W * cw * dpr)) + 1), max(1, int(np.ceil(H * ch * dpr)) + 1),
+                     QImage.Format.Format_ARGB32_Premultiplied)
+        img.setDevicePixelRatio(dpr)
+        img.fill(Qt.GlobalColor.transparent)
+        q = QPainter(img)
+        q.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        self._draw_numbers(q, f, cw, ch, look, base, colours(self.values, self.limit))
+        q.end()
+        _IMAGES[key] = img
+        while len(_IMAGES) > 96:
+            _IMAGES.popitem(last=False)
+        return img
+
+    def _draw_numbers(self, p, f, cw, ch, look, base, rgb) -> None:
         H, W = self.values.shape
         p.setFont(font_at(base, f))
         grid_pen = QPen(look.line, 1)
         for r in range(H):
             for c in range(W):
-                cell = self.cell_rect(rect, f, m, r, c)
+                cell = QRectF(c * cw, r * ch, cw, ch)
                 v = self.values[r, c]
                 dim = self.dim is not None and bool(self.dim[r, c])
                 if np.isnan(v):
@@ -263,7 +297,38 @@ class Grid:
                     p.setPen(colour)
                     p.drawText(cell, Qt.AlignmentFlag.AlignCenter, number_text(v, self.decimals))
 
-    def _draw_image(self, p, area: QRectF, look: Look, rgb: np.ndarray) -> None:
+    def _blank_hidden(self, p: QPainter, area: QRectF, cw: float, ch: float, look: Look) -> None:
+        """Empty the cells not filled in yet: one rectangle per run of them in a row, then
+        the cell borders again (a map filling in is a suffix: at most one run a row)."""
+        H, W = self.hide.shape
+        for r in range(H):
+            row = self.hide[r]
+            if not row.any():
+                continue
+            edges = np.flatnonzero(np.diff(np.r_[0, row.astype(np.int8), 0]))
+            for c0, c1 in zip(edges[::2], edges[1::2], strict=True):
+                p.fillRect(QRectF(area.left() + c0 * cw, area.top() + r * ch, (c1 - c0) * cw, ch),
+                           look.background)
+        p.setPen(QPen(look.line, 1))
+        if min(cw, ch) >= 8 or self.numbered:
+            p.drawLines([QLineF(area.left() + c * cw, area.top(), area.left() + c * cw,
+                                area.bottom()) for c in range(1, W)]
+                        + [QLineF(area.left(), area.top() + r * ch, area.right(),
+                                  area.top() + r * ch) for r in range(1, H)])
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(area)
+
+    def _colour_image(self, size, look: Look) -> QImage:
+        """The grid as coloured cells without numbers, scaled to ``size`` px, cached like
+        :meth:`_numbers_image` (a 40×40 map rebuilt and rescaled every tick costs ms)."""
+        key = ("colour", self.values.tobytes(), self.values.shape,
+               None if self.dim is None else self.dim.tobytes(), self.limit,
+               size.width(), size.height(), look.background.rgb(), look.line.rgb())
+        img = _IMAGES.get(key)
+        if img is not None:
+            _IMAGES.move_to_end(key)
+            return img
+        rgb = colours(self.values, self.limit)
         H, W = rgb.shape[:2]
         argb = np.empty((H, W, 4), np.uint8)
         blank = rgb[..., 0] < 0
@@ -274,19 +339,22 @@ class Grid:
         argb[..., 3] = 255
         if self.dim is not None:
             argb[self.dim.astype(bool), :3] = 90
-        img = QImage(argb.data, W, H, W * 4, QImage.Format.Format_ARGB32)
-        p.drawImage(area, img)
-        p.setPen(QPen(look.line, 1))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        cw, ch = area.width() / W, area.height() / H
+        # RGB32 scaled without smoothing: hard cell edges, and the painter's fast path.
+        small = QImage(argb.data, W, H, W * 4, QImage.Format.Format_RGB32)
+        img = small.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                           Qt.TransformationMode.FastTransformation)
+        q = QPainter(img)
+        q.setPen(QPen(look.line, 1))
+        cw, ch = size.width() / W, size.height() / H
         if min(cw, ch) >= 8:  # cells big enough to count: draw their borders
-            for c in range(1, W):
-                p.drawLine(QPointF(area.left() + c * cw, area.top()),
-                           QPointF(area.left() + c * cw, area.bottom()))
-            for r in range(1, H):
-                p.drawLine(QPointF(area.left(), area.top() + r * ch),
-                           QPointF(area.right(), area.top() + r * ch))
-        p.drawRect(area)
+            q.drawLines([QLineF(c * cw, 0, c * cw, size.height()) for c in range(1, W)]
+                        + [QLineF(0, r * ch, size.width(), r * ch) for r in range(1, H)])
+        q.drawRect(0, 0, size.width() - 1, size.height() - 1)
+        q.end()
+        _IMAGES[key] = img
+        while len(_IMAGES) > 96:
+            _IMAGES.popitem(last=False)
+        return img
 
 
 def widest(values: np.ndarray, decimals: int) -> str:
