@@ -153,7 +153,7 @@ class DenseView(StepView):
             upos = divmod(s.unit, og.shape[1])
         if step.i is not None:
             og[upos] = np.nan
-        do = 2
+        do = 3 if out.size <= 16 else 2  # a short output row shows what the sum shows
         outs = Grid(og, show.output_title, float(np.abs(out).max() or 1), do, marks=[upos],
                     template=widest(out, do), key="output", image_side=9,
                     labels=show.labels if out.size <= 16 else None)
