@@ -306,6 +306,9 @@ def test_install_adds_a_menu_and_a_dock_that_follow_the_live_model(qtbot) -> Non
     show = window.findChild(QAction, "act_stepper_panel")
     show.trigger()
     assert dock.isVisible()
+    # docked, it must not push a 1280-wide window off a 1280×720 projector
+    assert window.minimumSizeHint().width() <= 1280
+    assert panel.minimumSizeHint().width() <= 640
     assert "layer_votes" in panel.page_keys() and "features" in panel.page_keys()
     window.load_preset("X (lecture)")
     window.run_network_now()

@@ -48,7 +48,7 @@ def install(window, apply_edits: bool = True) -> tuple[StepperPanel, QDockWidget
 
     from app.stepper.panel import LessonsWindow, StepperPanel
 
-    panel = StepperPanel()
+    panel = StepperPanel(compact=True)
     dock = window.add_panel_dock(panel, "Step through", "stepper_dock")
     dock.hide()
     live = window.live

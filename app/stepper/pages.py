@@ -71,6 +71,7 @@ class Page(QWidget):
         self.refused = False
         self.error = QLabel()
         self.error.setObjectName("stepper_error")
+        self.error.setWordWrap(True)  # a long hint wraps instead of widening the page
         self.controls = QHBoxLayout()
         self.controls.setContentsMargins(0, 0, 0, 0)
         self.controls.addWidget(self.error, 1)
@@ -94,7 +95,7 @@ class Page(QWidget):
         return index + 1
 
     def apply_fonts(self, px: float) -> None:
-        """Type for a screen whose numbers are ``px`` high: titles larger, words as numbers."""
+        """Words and controls ``px`` high, the title half as large again."""
         base = QFont(self.font())
         title = QFont(base)
         title.setPixelSize(int(px * 1.5))

@@ -63,9 +63,10 @@ class StepperPanel(QWidget):
     notice = Signal(str)
     page_changed = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, compact: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("stepper_panel")
+        self.compact = compact  # docked beside the desk, not filling a screen
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.trace = None
         self.blank = True
@@ -85,6 +86,9 @@ class StepperPanel(QWidget):
         self.page_picker = quiet(QComboBox())
         self.page_picker.setObjectName("stepper_pages")
         self.page_picker.setToolTip("Go to a page")
+        self.page_picker.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.page_picker.setMinimumContentsLength(10)
         self.counter = QLabel()
         self.prev_button.clicked.connect(lambda: self.go(self.current - 1))
         self.next_button.clicked.connect(lambda: self.go(self.current + 1))
@@ -96,7 +100,7 @@ class StepperPanel(QWidget):
         head.addWidget(self.counter)
         head.addWidget(self.next_button)
         self.stack = QStackedWidget()
-        self.bar = PlayerBar()
+        self.bar = PlayerBar(compact=compact)
         b = self.bar.buttons
         b["restart"].clicked.connect(lambda: self._player_do("restart"))
         b["back"].clicked.connect(lambda: self._player_do("back"))
@@ -273,13 +277,16 @@ class StepperPanel(QWidget):
     def _apply_fonts(self) -> None:
         px = legible_px(self)
         font = QFont(self.font())
-        font.setPixelSize(int(px))
+        # Docked, the buttons and pickers are desk controls, not what the class reads.
+        chrome = max(10.0, px * 0.8) if self.compact else px
+        font.setPixelSize(int(chrome))
         for w in (self.prev_button, self.next_button, self.page_picker, self.counter, self.bar):
             w.setFont(font)
         for child in self.bar.findChildren(QWidget):
             child.setFont(font)
         for page in self.pages:
-            page.apply_fonts(px)
+            page.view.desk = self.compact
+            page.apply_fonts(chrome)
 
 
 class LessonsWindow(QMainWindow):

@@ -9,7 +9,7 @@ full speed never holds the GUI thread for long and the live canvas keeps drawing
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 # Steps per second the speed slider offers; past 60 a tick advances several steps.
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 240.0)
@@ -90,11 +90,19 @@ class PlayerBar(QWidget):
     whatever was clicked last.
     """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, compact: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("stepper_player")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        # Compact (a dock beside the desk): the speed and the step count take a second
+        # row, so the bar does not force the dock, and the window, wider than the screen.
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        row = QHBoxLayout()
+        rows.addLayout(row)
+        second = QHBoxLayout() if compact else row
+        if compact:
+            rows.addLayout(second)
         self.buttons: dict[str, QPushButton] = {}
         for key, text, tip in (
             ("restart", "Restart", "Back to the first step (Home)"),
@@ -110,7 +118,11 @@ class PlayerBar(QWidget):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             row.addWidget(b)
             self.buttons[key] = b
-        row.addSpacing(12)
+        if compact:
+            row.addStretch(1)
+        else:
+            row.addSpacing(12)
+        row = second
         self.speed_label = QLabel()
         self.speed = QSlider(Qt.Orientation.Horizontal)
         self.speed.setObjectName("stepper_speed")

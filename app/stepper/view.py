@@ -59,6 +59,9 @@ class StepView(QWidget):
         self.number_px = 0.0  # the number font of the last layout (tests read it)
         self.message = ""  # shown instead of the content ("draw something")
         self._shown: list[str] = []
+        # Docked on the desk a reader sits at the screen: numbers may go below the
+        # projector's 1/45 before a grid gives them up for colours.
+        self.desk = False
         self.editable: set[str] = set()  # grid keys whose cells can be typed into
         self._metrics: Metrics | None = None
         self._metrics_family = ""
@@ -111,7 +114,8 @@ class StepView(QWidget):
             return self._layout_cache
         grids, build = made
         area = self.area()
-        f = choose_numbered(grids, build, area.width(), area.height(), legible_px(self),
+        legible = 11.0 if self.desk else legible_px(self)
+        f = choose_numbered(grids, build, area.width(), area.height(), legible,
                             max_px=max(12.0, self.height() / 14))
         rows = build()
         placed = place(rows, area, f)
