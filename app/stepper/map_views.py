@@ -1,0 +1,152 @@
+"""Pooling and ReLU, one cell at a time, on one map.
+
+Pooling: the 2×2 window moves over the map, the largest value in it is marked and
+copied into the smaller map. ReLU: each negative value in turn becomes 0; a map with
+no negatives says so instead of pretending to step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.stepper.paint import Grid, Lines, symbol, widest
+from app.stepper.view import StepView
+from engine.steps import PoolSteps, ReluSteps, decimals_for, number_text
+
+
+def as_grid(values: np.ndarray) -> np.ndarray:
+    """A map stays as it is; a vector is folded into rows (NaN fills the last row)."""
+    v = np.asarray(values, np.float64)
+    if v.ndim == 2:
+        return v
+    n = v.size
+    cols = max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    out = np.full(rows * cols, np.nan)
+    out[:n] = v.ravel()
+    return out.reshape(rows, cols)
+
+
+def grid_pos(position: tuple[int, ...], shape: tuple[int, int]) -> tuple[int, int]:
+    """Where a value at ``position`` sits in :func:`as_grid`'s folding."""
+    if len(position) == 2:
+        return position
+    return divmod(position[0], shape[1])
+
+
+@dataclass
+class PoolShow:
+    steps: PoolSteps
+    output: np.ndarray
+    input_title: str
+    output_title: str
+
+
+class PoolView(StepView):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stepper_pool_view")
+        self.show_: PoolShow | None = None
+        self.index = 0
+
+    def set_show(self, show: PoolShow | None, index: int = 0) -> None:
+        self.show_, self.index = show, index
+        self.invalidate()
+
+    def set_index(self, index: int) -> None:
+        self.index = index
+        self.invalidate()
+
+    def content(self):
+        show = self.show_
+        if show is None or len(show.steps) == 0:
+            return None
+        s = show.steps
+        step = s[min(self.index, len(s) - 1)]
+        d = max(decimals_for(s.x), 0)
+        lim = float(np.abs(s.x).max() or 1)
+        tpl = widest(s.x, d)
+        (r0, r1), (c0, c1) = step.rows, step.cols
+        inp = Grid(s.x, show.input_title, lim, d, boxes=[(r0, r1, c0, c1)], marks=[step.pick],
+                   template=tpl, key="input")
+        out = np.asarray(show.output, np.float64)
+        hide = np.zeros(out.shape, bool)
+        hide.reshape(-1)[s.cell_index(step.row, step.col) + 1 :] = True
+        out_grid = Grid(out, show.output_title, lim, d, marks=[(step.row, step.col)],
+                        template=tpl, key="output", hide=hide)
+        pick = (step.pick[0] - r0, step.pick[1] - c0)
+        window = Grid(step.window, "window", lim, d, marks=[pick], template=tpl, key="window")
+        vals = ", ".join(number_text(v, d) for v in step.window.ravel())
+        lines = Lines([f"max({vals})", f"= {number_text(step.value, d)}"], accent={1})
+        grids = [inp, out_grid, window]
+        self._shown = list(lines.lines)
+
+        def rows():
+            m, look, base = self.metrics, self.look(), self.font()
+            wb, ib = window.block(m, look, base), inp.block(m, look, base)
+            return [
+                [ib, symbol("→", m, look, base, ib.h), out_grid.block(m, look, base)],
+                [wb, symbol("→", m, look, base, wb.h), lines.block(m, look, base)],
+            ]
+
+        return grids, rows
+
+
+@dataclass
+class ReluShow:
+    steps: ReluSteps
+    input_title: str
+    output_title: str
+
+
+class ReluView(StepView):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stepper_relu_view")
+        self.show_: ReluShow | None = None
+        self.index = 0
+
+    def set_show(self, show: ReluShow | None, index: int = 0) -> None:
+        self.show_, self.index = show, index
+        self.invalidate()
+
+    def set_index(self, index: int) -> None:
+        self.index = index
+        self.invalidate()
+
+    def content(self):
+        show = self.show_
+        if show is None:
+            return None
+        s = show.steps
+        before = as_grid(s.x)
+        after = before.copy()
+        d = max(decimals_for(s.x), 0)
+        lim = float(np.nanmax(np.abs(before)) or 1)
+        tpl = widest(before, d)
+        marks: list[tuple[int, int]] = []
+        if len(s):
+            i = min(self.index, len(s) - 1)
+            for k in range(i + 1):
+                after[grid_pos(s.negatives[k], before.shape)] = 0.0
+            step = s[i]
+            marks = [grid_pos(step.position, before.shape)]
+            lines = Lines([f"max(0, {number_text(step.before, d)}) = 0",
+                           f"{i + 1} of {len(s)} negative values turned to 0"], accent={0})
+        else:
+            lines = Lines(["No value here is negative:", "ReLU changes nothing in this map."])
+        b = Grid(before, show.input_title, lim, d, marks=marks, template=tpl, key="input")
+        a = Grid(after, show.output_title, lim, d, marks=marks, template=tpl, key="output")
+        grids = [b, a]
+        self._shown = list(lines.lines)
+
+        def rows():
+            m, look, base = self.metrics, self.look(), self.font()
+            bb = b.block(m, look, base)
+            return [[bb, symbol("→", m, look, base, bb.h), a.block(m, look, base)],
+                    [lines.block(m, look, base)]]
+
+        return grids, rows
