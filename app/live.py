@@ -118,6 +118,34 @@ class LiveTrace(QObject):
         if request == self._request and self.wanted is not None:
             self.wanted = (self.wanted[0], "cpu")
 
+    def use_model(self, model) -> None:
+        """Trace through ``model`` from now on: the live model with other weights.
+
+        For copies of the live model whose layers are the same and whose weights
+        differ — the toy with features a student edited, a training checkpoint being
+        scrubbed. The panels stay; nothing is loaded; ``model_changed`` is not emitted.
+        """
+        self.model = model
+        self._dirty = True
+        self.run_now()
+
+    def adopt(self, model) -> bool:
+        """Make a model built in this process (a freshly trained one) live, as a load would.
+
+        Its first traces run here; a model that cannot run them is reported and the
+        previous model stays live. Returns whether it became live.
+        """
+        try:
+            probe = first_traces(model)
+        except Exception as exc:
+            self.notice.emit(f"{model.name} cannot run: {type(exc).__name__}: {exc}")
+            return False
+        self._request += 1
+        self.wanted = (model.name, self._device_key(model))
+        self._cache[self.wanted] = (model, probe)
+        self._activate(self.wanted[1], model, probe)
+        return True
+
     @staticmethod
     def _device_key(model) -> str:
         dev = model.device

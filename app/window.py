@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import settings, theme
+from app import settings, stepper, theme
 from app.actions import build_actions
 from app.canvas import Canvas
 from app.errors import install_excepthooks, notices
@@ -110,6 +110,8 @@ class MainWindow(QMainWindow):
         self.live.devices.connect(self._fill_devices)
         self.canvas.changed.connect(self.live.schedule)
         self.presenter = PresenterKeys(self, lambda: self.presenting and self.isVisible())
+        # Features install themselves through the window's public surface.
+        self.stepper_panel, self.stepper_dock = stepper.install(self)
         self.live.request(model_spec(model).name, device)
 
     # ===== building ======================================================================

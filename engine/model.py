@@ -41,11 +41,13 @@ class Model:
     """A shipped network, ready to preprocess drawings, predict and trace.
 
     Use :func:`load_model` to get one. ``classes`` and ``input_shape`` come from the
-    registry; ``card`` is the JSON model card shipped beside the weights.
+    registry; ``card`` is the JSON model card beside the weights loaded, when one
+    describes them (``{}`` for weights made in this process, such as edited features).
     """
 
     def __init__(
-        self, spec: ModelSpec, module: nn.Module, device: torch.device, card: dict
+        self, spec: ModelSpec, module: nn.Module, device: torch.device,
+        card: dict | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.name
@@ -53,7 +55,7 @@ class Model:
         self.input_shape: tuple[int, int, int] = spec.input_shape
         self.device = device
         self.module = module.to(device).eval()
-        self.card = card
+        self.card = card or {}
         # Weights never change while a model is loaded: copy them to numpy once, not on
         # every traced frame (the digits dense layer alone is 6.5 MB).
         self._weights: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}

@@ -28,15 +28,12 @@ pair, never over a shipped model).
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -627,9 +624,9 @@ def with_conv_weights(model: Model, layer_name: str, weights: np.ndarray) -> Mod
         raise ValueError(f"{layer_name}: weights hold NaN or infinite values")
     with torch.no_grad():
         child.weight.copy_(torch.from_numpy(w).to(child.weight.device, child.weight.dtype))
-    edited = Model(model.spec, module, model.device)
-    edited.card = {**model.card, "edited": sorted({*model.card.get("edited", []), layer_name})}
-    return edited
+    # Not the shipped card: its accuracy and hash describe other weights.
+    return Model(model.spec, module, model.device,
+                 {"edited": sorted({*model.card.get("edited", []), layer_name})})
 
 
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -652,20 +649,6 @@ def check_new_name(name: str, folder: str | Path) -> None:
         raise ValueError(f"{folder} holds the shipped models: choose another folder")
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write through ``write(tmp_path)`` to a temp file beside ``path``, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_edited_model(model: Model, name: str, folder: str | Path) -> tuple[Path, Path]:
     """Save ``model``'s weights as ``folder/name.safetensors`` with a JSON card beside it.
 
@@ -680,8 +663,7 @@ def save_edited_model(model: Model, name: str, folder: str | Path) -> tuple[Path
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     weights_path, card_path = folder / f"{name}.safetensors", folder / f"{name}.json"
-    _atomic_write(weights_path, lambda tmp: save_weights(model.module, tmp))
-    digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
+    save_weights(model.module, weights_path)  # atomic: temp file, fsync, rename
     card = {
         "model": name,
         "base": model.spec.name,
@@ -689,8 +671,7 @@ def save_edited_model(model: Model, name: str, folder: str | Path) -> tuple[Path
         "data": f"{model.spec.name}'s weights with hand-edited layers "
                 f"{', '.join(model.card.get('edited', [])) or '(none)'} (ConvPad step-through)",
         "edited": list(model.card.get("edited", [])),
-        "weights": weights_path.name,
-        "weights_sha256": digest,
+        "weights_file": weights_path.name,
     }
-    _atomic_write(card_path, lambda tmp: write_card(tmp, **card))
+    write_card(card_path, weights_path, **card)  # last, atomic, with the weights' SHA-256
     return weights_path, card_path

@@ -10,7 +10,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
 import app
-from app.stepper import install
 from app.stepper.features import FeaturesPage
 from app.stepper.pages import ConvLessonPage, LayerPage
 from app.stepper.panel import LessonsWindow, StepperPanel
@@ -299,7 +298,7 @@ def test_install_adds_a_menu_and_a_dock_that_follow_the_live_model(qtbot) -> Non
     window.resize(1280, 800)
     window.show()
     qtbot.waitUntil(lambda: window.live.model is not None, timeout=LOAD_MS)
-    panel, dock = install(window)
+    panel, dock = window.stepper_panel, window.stepper_dock  # the window installs it
     assert dock.objectName() == "stepper_dock" and not dock.isVisible()
     menus = [a.text() for a in window.menuBar().actions()]
     assert "Step &through" in menus

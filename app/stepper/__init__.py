@@ -29,12 +29,10 @@ __all__ = ["LessonsWindow", "StepperPanel", "install", "use_edited_model"]
 def use_edited_model(window, model) -> None:
     """Trace the live drawing through ``model`` (a copy with edited features) from now on.
 
-    Stopgap until ``LiveTrace`` has a public way to swap the live model: it sets
-    ``live.model`` and schedules a trace, which is all its frame loop reads. Choosing a
-    model in the picker brings the shipped weights back (and resets the features page).
+    Choosing a model in the picker brings the shipped weights back (and resets the
+    features page).
     """
-    window.live.model = model
-    window.live.schedule()
+    window.live.use_model(model)
 
 
 def install(window, apply_edits: bool = True) -> tuple[StepperPanel, QDockWidget]:
