@@ -41,8 +41,6 @@ class _CloseGuard(QObject):
                 event.ignore()
                 return True  # the window stays open, training goes on
             self.panel.shutdown()
-        elif event.type() == QEvent.Type.Close:
-            self.panel.worker.close()
         return False
 
 
