@@ -91,13 +91,21 @@ def write_atomic(path: str | Path, fill: Callable[[Path], object]) -> Path:
         fsync_file(tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise WriteError(exc.errno, f"cannot write {path}: {why(exc)}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
     fsync_dir(path.parent)
     return path
+
+
+def discard(path: Path) -> None:
+    """Remove a temporary file if it is there; never raises (its folder may be gone)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:

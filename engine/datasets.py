@@ -97,8 +97,9 @@ class ImportReport:
 
     def summary(self) -> str:
         """One sentence for a notice."""
-        done = ", ".join(f"{n} {c!r}" for c, n in self.imported.items() if n) or "nothing"
-        text = f"Imported {self.total} drawings ({done})"
+        done = ", ".join(f"{c}: {n}" for c, n in self.imported.items() if n)
+        text = f"Imported {self.total} drawing{'s' * (self.total != 1)}"
+        text += f" ({done})" if done else ""
         if self.skipped:
             text += f"; skipped {len(self.skipped)}: " + "; ".join(self.skipped[:3])
             if len(self.skipped) > 3:

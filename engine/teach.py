@@ -41,6 +41,7 @@ from torch import nn
 
 from engine.atomic import (
     WriteError,
+    discard,
     fsync_dir,
     fsync_file,
     remove_stale,
@@ -418,10 +419,10 @@ def save_model(model: Model, folder: str | Path) -> Path:
         weights = folder / f"model-{sha[:12]}.safetensors"
         os.replace(tmp, weights)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise WriteError(exc.errno, f"cannot write a model to {folder}: {why(exc)}") from None
     except Exception as exc:  # safetensors reports a full disk as its own error
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise WriteError(None, f"cannot write a model to {folder}: {exc}") from None
     fsync_dir(folder)
     spec = model.spec
