@@ -25,8 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default=None,
-        choices=list_models(),
-        help="model to open the pad with (default: the one used last time, else digits)",
+        type=model_argument,
+        metavar="{" + ",".join(list_models()) + "} or PATH",
+        help="model to open the pad with: a shipped one, or a model you trained, by its "
+        "card (model.json) or its folder (default: the one used last time, else digits)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     parser.add_argument(
@@ -37,6 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{classify,evaluate,train}")
     add_subcommands(sub)
     return parser
+
+
+def model_argument(value: str) -> str:
+    """``--model``: a shipped model's name, or a user model's card or folder, checked now.
+
+    A card that disagrees with its weights is refused here, with its reason, before any
+    window opens (reading a card needs no torch).
+    """
+    from engine.registry import model_spec
+
+    try:
+        return model_spec(value).name
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def display_problem() -> str | None:

@@ -141,8 +141,8 @@ class LiveTrace(QObject):
             self.notice.emit(f"{model.name} cannot run: {type(exc).__name__}: {exc}")
             return False
         self._request += 1
+        # Not cached: every training run and checkpoint of a model shares its name.
         self.wanted = (model.name, self._device_key(model))
-        self._cache[self.wanted] = (model, probe)
         self._activate(self.wanted[1], model, probe)
         return True
 

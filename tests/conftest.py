@@ -15,8 +15,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)
-def _private_settings(tmp_path_factory):
-    """Each test reads and writes QSettings in a fresh folder, never the user's."""
+def _private_settings(tmp_path_factory, monkeypatch):
+    """Each test reads and writes QSettings and the user data folder (Teach's data sets
+    and models) in fresh folders, never the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
     try:
         from PySide6.QtCore import QSettings
     except ImportError:  # engine-only environments

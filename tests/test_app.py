@@ -180,7 +180,10 @@ def hover(qtbot, panel, tile: int, row: int, col: int) -> None:
     """Rest the real mouse pointer on one cell of a panel's mosaic."""
     x, y = panel.mosaic.origin(tile)
     scene = panel.image.mapToScene(QPointF(x + col + 0.5, y + row + 0.5))
-    qtbot.mouseMove(panel.view.viewport(), panel.view.mapFromScene(scene))
+    target = panel.view.mapFromScene(scene)
+    # From a corner first: a move to where the pointer already is sends no event.
+    qtbot.mouseMove(panel.view.viewport(), QPoint(1, 1))
+    qtbot.mouseMove(panel.view.viewport(), target)
     qtbot.waitUntil(lambda: panel.marker.isVisible())
 
 

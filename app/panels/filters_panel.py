@@ -28,14 +28,23 @@ class FiltersPanel(LayerPanel):
         tiles = np.ascontiguousarray(layer.weights.transpose(1, 0, 2, 3)).reshape(-1, kh, kw)
         self.set_mosaic(Mosaic(out * inp, kh, kw, cols=out if inp > 1 else None))
         self.limit = float(np.abs(layer.weights).max()) or 1.0
+        self._weights = layer.weights
         self.draw_tiles(tiles, (-self.limit, self.limit), DIVERGING_LUT)
         self.set_help("Filter weights. Red: positive, blue: negative. Click one to enlarge."
                         + ("" if inp == 1 else " Column: output filter; row: the input map "
                            "it is applied to."))
 
     def show_layer(self, layer, previous=None) -> None:
-        """Weights do not change while drawing; only count the update."""
+        """Weights do not change while drawing: redrawn only when other weights come
+        (features a student edited, a training checkpoint)."""
         self.frames += 1
+        if layer.weights is self._weights:
+            return
+        self._weights = layer.weights
+        kh, kw = self.shape[2:]
+        tiles = np.ascontiguousarray(layer.weights.transpose(1, 0, 2, 3)).reshape(-1, kh, kw)
+        self.draw_tiles(tiles, (-self.limit, self.limit), DIVERGING_LUT)
+        self.frames -= 1  # draw_tiles counted it too
 
     def show_empty(self, layer) -> None:
         self.show_layer(layer)  # the filters are the network, not its response
