@@ -7,9 +7,9 @@ file manager or trained on with any tool::
     <root>/<set>/<class>/<id>.png    one drawing: 8-bit grey, ink white on black
 
 Nothing a user drew may be lost to a crash, so every file is written the database way
-(:mod:`engine.atomic`): a ``kill -9`` at any instant leaves each sample either complete
+(:mod:`engine.files`): a ``kill -9`` at any instant leaves each sample either complete
 or absent, never half written. A folder that is read-only or full raises
-:class:`engine.atomic.WriteError` (an ``OSError``) naming the file and the reason, and
+:class:`engine.files.WriteError` (an ``OSError``) naming the file and the reason, and
 leaves everything already saved as it was. Importing a folder reads each image through
 :func:`engine.read_image`, the path the GUI's Ctrl+O takes; an image that cannot be used
 is skipped with a sentence saying why and the rest import.
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.atomic import WriteError, fsync_dir, is_temp, remove_stale, why, write_bytes_atomic
+from engine.files import WriteError, fsync_dir, is_temp, remove_stale, why, write_bytes_atomic
 from engine.imaging import MAX_PIXELS, ImageError, read_image
 from engine.preprocessing import INK_THRESHOLD as INK
 

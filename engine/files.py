@@ -6,6 +6,11 @@ rewritten in place: it is written whole to a temporary file in the same folder, 
 and fsynced, then swapped in with :func:`os.replace`, which is atomic on POSIX and
 Windows. A reader sees the old file or the new one, never half of either.
 
+Temporary files start with ``.`` and end with ``.tmp``; readers skip them and
+:func:`remove_stale` clears what a killed writer left behind. A write that fails (a
+read-only folder, a full disk) raises :class:`WriteError`, an ``OSError`` whose message
+names the file and the reason, and leaves the destination as it was.
+
 Problems with a path (a symlink loop, a folder where a file should be, no permission)
 come back as sentences naming the path, not as ``OSError`` tracebacks.
 """
@@ -17,6 +22,7 @@ import hashlib
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -71,38 +77,9 @@ def sha256_file(path: str | Path) -> str:
 def atomic_write(path: str | Path, data: bytes) -> Path:
     """Replace the file at ``path`` with ``data`` so that no reader ever sees a partial file.
 
-    The new file gets mode 0666 minus the umask — what ``open(path, "w")`` gives —
-    because the kernel applies the umask to ``os.open``'s mode; reading the umask
-    ourselves (``os.umask`` sets it to read it) would race with other threads.
+    The new file gets mode 0666 minus the umask, what ``open(path, "w")`` gives.
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-    return path
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable. Not possible on Windows, where it is skipped."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return write_bytes_atomic(path, data)
 
 
 def writable_folder(folder: str | Path) -> Path:
@@ -140,3 +117,122 @@ def writable_folder(folder: str | Path) -> Path:
             "choose another output folder (--out)"
         ) from None
     return folder
+
+
+# ----- temporary files, fsync and rename (used by every writer in the engine) -----------
+TMP_SUFFIX = ".tmp"
+
+# errno → what a person can do about it.
+_WHY = {
+    errno.EACCES: "the folder is not writable",
+    errno.EPERM: "the folder is not writable",
+    errno.EROFS: "the disk is read-only",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "the file is larger than this system allows (disk full or a size limit)",
+}
+
+
+class WriteError(OSError):
+    """A file could not be written; nothing already saved was changed.
+
+    ``errno`` is the system's; ``str()`` is the sentence alone, without "[Errno n]".
+    """
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
+
+
+def why(exc: OSError) -> str:
+    """A short reason for a failed write, in words."""
+    return _WHY.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def temp_path(path: Path) -> Path:
+    """A fresh temporary name beside ``path`` (same folder, so replacing it is atomic)."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (no-op where unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    """Flush ``path``'s contents to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str | Path, fill: Callable[[Path], object]) -> Path:
+    """Make ``path`` by calling ``fill(temp)`` to write a temporary file, then renaming it.
+
+    ``fill`` writes the whole file at the path it is given (``save_weights``, a
+    ``write_bytes``). On any failure the temporary file is removed, the destination is
+    untouched and :class:`WriteError` says why.
+    """
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fill(tmp)
+        fsync_file(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        discard(tmp)
+        raise WriteError(exc.errno, f"cannot write {path}: {why(exc)}") from None
+    except BaseException:
+        discard(tmp)
+        raise
+    fsync_dir(path.parent)
+    return path
+
+
+def discard(path: Path) -> None:
+    """Remove a temporary file if it is there; never raises (its folder may be gone)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`write_atomic`)."""
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
+def is_temp(path: Path) -> bool:
+    """True for a temporary file of this module (skip it when listing)."""
+    return path.name.startswith(".") and path.name.endswith(TMP_SUFFIX)
+
+
+def remove_stale(folder: Path) -> int:
+    """Delete temporary files a killed writer left in ``folder``; returns how many.
+
+    Only call it where no other process is writing to ``folder`` at the same time.
+    """
+    n = 0
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return 0
+    for p in entries:
+        if is_temp(p):
+            try:
+                p.unlink()
+                n += 1
+            except OSError:
+                pass
+    return n

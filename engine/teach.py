@@ -39,15 +39,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.atomic import (
-    WriteError,
-    discard,
-    fsync_dir,
-    fsync_file,
-    remove_stale,
-    temp_path,
-    why,
-)
 from engine.cards import (
     CARD_FILE,
     CARD_FORMAT,
@@ -58,6 +49,15 @@ from engine.cards import (
     spec_from_card,
 )
 from engine.devices import resolve_device
+from engine.files import (
+    WriteError,
+    discard,
+    fsync_dir,
+    fsync_file,
+    remove_stale,
+    temp_path,
+    why,
+)
 from engine.model import Model, build_module
 from engine.registry import ModelSpec, Recipe, model_spec
 from engine.training import _augment
@@ -401,7 +401,7 @@ def save_model(model: Model, folder: str | Path) -> Path:
     hashed and renamed to a name carrying their hash; then the card, naming that file
     and its SHA-256, replaces the old card in one rename; only then are weights no card
     names removed. A ``kill -9`` at any instant leaves the old pair or the new one.
-    Afterwards ``model.name`` is the card's path. Raises :class:`engine.atomic.WriteError`
+    Afterwards ``model.name`` is the card's path. Raises :class:`engine.files.WriteError`
     (an ``OSError``) naming the folder and the reason when it cannot be written.
     """
     folder = Path(folder).expanduser().resolve()

@@ -26,8 +26,8 @@ import torch
 from PIL import Image
 
 from engine import CardError, DataSetError, DataStore, load_model, model_spec, train_model
-from engine.atomic import WriteError
 from engine.datasets import read_folder
+from engine.files import WriteError
 from engine.teach import config_for, example_drawings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -314,7 +314,7 @@ def test_samples_and_models_survive_kill_9_at_random_moments(tmp_path) -> None:
 FULL_DISK = textwrap.dedent("""
     import resource, signal, sys, numpy as np, torch
     from engine import DataStore, load_model
-    from engine.atomic import WriteError
+    from engine.files import WriteError
 
     root, model_dir = sys.argv[1], sys.argv[2]
     ds = DataStore(root).open("full")

@@ -129,7 +129,7 @@ class TrainWorker(QObject):
         message = model.stopped
         try:
             card = str(model.save(out))
-        except OSError as exc:  # engine.atomic.WriteError: read-only or full
+        except OSError as exc:  # engine.files.WriteError: read-only or full
             card = ""
             message = f"{message + '. ' if message else ''}The model was not saved: {exc}"
         self._emit(self.finished, model, card, message)
