@@ -7,6 +7,7 @@ device it runs on — so the GUI, the CLI and a notebook all drive it the same w
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -65,6 +66,10 @@ class Model:
                 )
         self._fields = receptive_fields(self.module)
         self._reduce = _pick(preprocessing.PREPROCESSORS, spec.preprocessing, "preprocessing", spec)
+        self._as_drawn = _pick(preprocessing.AS_DRAWN, spec.preprocessing, "preprocessing", spec)
+        # The file the weights came from (load_model sets it), for experiment records.
+        self.weights_path: Path | None = None
+        self._weights_sha256: str | None = None
         last_kind = _pick(HEADS, spec.head, "head", spec)
         self._votes = spec.head == "votes"
         self._children = sequential_children(self.module, head=last_kind)
@@ -81,16 +86,53 @@ class Model:
         """True when a drawing holds no ink (an empty canvas: no prediction)."""
         return preprocessing.is_blank(preprocessing.as_ink(img, invert=False))
 
-    def preprocess(self, img: np.ndarray, invert: bool | None = None) -> np.ndarray:
+    @property
+    def weights_sha256(self) -> str | None:
+        """SHA-256 (hex) of the weight file this model was loaded from, or None if unknown.
+
+        Read on first use and kept: an experiment log names exactly which weights
+        answered, so a retrained file under the same name is told apart.
+        """
+        if self._weights_sha256 is None and self.weights_path is not None:
+            digest = hashlib.sha256()
+            with open(self.weights_path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            self._weights_sha256 = digest.hexdigest()
+        return self._weights_sha256
+
+    def preprocess(
+        self, img: np.ndarray, invert: bool | None = None, input: str = "centred"
+    ) -> np.ndarray:
         """A raw drawing (2-D, ink 1 on 0) → a float32 array of ``input_shape``.
 
-        The spec's ``preprocessing`` says how: MNIST's crop/scale/centre-of-mass recipe
-        for the 28×28 models, the lecture's 9×9 grid of ±1 for the X/O toy.
+        ``input`` says how the drawing reaches the network:
+
+        - ``"centred"`` (the default, what the models were trained on): the spec's
+          ``preprocessing`` crops, scales and re-centres the ink — MNIST's
+          crop/scale/centre-of-mass recipe for the 28×28 models, the lecture's 9×9 grid of
+          ±1 for the X/O toy — so where and how big you drew does not reach the network.
+        - ``"as-drawn"``: the whole canvas is averaged down to the input size by area
+          (a non-square one centred in its longer side's square), with no crop or
+          re-centring: where you drew is where the network sees it. The 28×28 models get
+          the brightest pixel stretched to 1 (MNIST-like stroke contrast); the toy gets
+          ±1 cells, ink where a cell is at least half as covered as the most covered one.
+
         ``invert=None`` detects dark-on-light images by their border; ``True`` inverts
         always (see :func:`engine.preprocessing.as_ink`).
         """
         ink = preprocessing.as_ink(img, invert=invert)
-        return self._reduce(ink, self.input_shape[-1]).reshape(self.input_shape)
+        size = self.input_shape[-1]
+        if input == "centred":
+            x = self._reduce(ink, size)
+        elif input == "as-drawn":
+            x = self._as_drawn(preprocessing.as_drawn_cover(ink, size))
+        else:
+            raise ValueError(
+                f"unknown input mode {input!r}; choose one of: "
+                f"{', '.join(preprocessing.INPUT_MODES)}"
+            )
+        return x.reshape(self.input_shape)
 
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
@@ -112,10 +154,13 @@ class Model:
                 outs.append(self._probabilities(out.float().cpu().numpy()))
         return np.concatenate(outs) if outs else np.zeros((0, len(self.classes)), np.float32)
 
-    def predict(self, imgs: np.ndarray, invert: bool | None = None) -> np.ndarray:
+    def predict(
+        self, imgs: np.ndarray, invert: bool | None = None, input: str = "centred"
+    ) -> np.ndarray:
         """Raw drawings ``(N, H, W)`` (or one ``(H, W)``) → ``(N, len(classes))`` probabilities.
 
-        Each drawing is preprocessed as in :meth:`preprocess`. A blank drawing has no
+        Each drawing is preprocessed as in :meth:`preprocess`, in input mode ``input``
+        (``"centred"`` or ``"as-drawn"``). A blank drawing has no
         prediction: its row is NaN, so it is never mistaken for a confident class.
         """
         imgs = np.asarray(imgs)
@@ -126,7 +171,7 @@ class Model:
         inks = [preprocessing.as_ink(im, invert=invert) for im in imgs]
         blank = np.array([preprocessing.is_blank(ink) for ink in inks], bool)
         x = (
-            np.stack([self.preprocess(ink, invert=False) for ink in inks])
+            np.stack([self.preprocess(ink, invert=False, input=input) for ink in inks])
             if len(inks)
             else np.zeros((0, *self.input_shape), np.float32)
         )
@@ -223,5 +268,8 @@ def load_model(name: str, device: str = "auto", weights: str | Path | None = Non
     spec = model_spec(name)
     dev = resolve_device(device)
     module = build_module(name)
-    load_weights(module, weights if weights is not None else spec.weights_path)
-    return Model(spec, module, dev)
+    path = Path(weights) if weights is not None else spec.weights_path
+    load_weights(module, path)
+    model = Model(spec, module, dev)
+    model.weights_path = path
+    return model
