@@ -18,7 +18,6 @@ run on every display frame and usable without torch.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -165,21 +164,27 @@ def _area_mean(a: np.ndarray, nh: int, nw: int) -> np.ndarray:
     return sums / np.outer(np.diff(ys), np.diff(xs))
 
 
-@lru_cache(maxsize=64)
-def area_weights(n_in: int, n_out: int, start: float, step: float) -> np.ndarray:
-    """``(n_out, n_in)`` weights averaging ``n_in`` pixels into ``n_out`` cells by area.
+def area_mean(a: np.ndarray, axis: int, n_out: int, start: float, step: float) -> np.ndarray:
+    """Average ``a`` along ``axis`` into ``n_out`` cells by area (beyond ``a``: zeros).
 
     Cell ``j`` spans ``[start + j·step, start + (j+1)·step)`` in pixel units (pixel ``i``
-    spans ``[i, i+1)``); each weight is the part of pixel ``i`` inside cell ``j`` over
-    ``step``. Exact for any fractional cell size, which Pillow's box filter is not
-    (it weighs whole pixels by their centre). Cached and read-only.
+    spans ``[i, i+1)``). Exact for any fractional cell size, which Pillow's box filter is
+    not (it weighs whole pixels by their centre). Done with a running sum read at the
+    cell edges, so it costs one pass over ``a`` whatever ``n_out`` is.
     """
-    lo = start + step * np.arange(n_out, dtype=np.float64)[:, None]
-    px = np.arange(n_in, dtype=np.float64)[None, :]
-    overlap = np.minimum(lo + step, px + 1) - np.maximum(lo, px)
-    w = (np.clip(overlap, 0.0, None) / step).astype(np.float32)
-    w.flags.writeable = False
-    return w
+    a = np.asarray(a, np.float32)
+    n = a.shape[axis]
+    run = np.cumsum(a, axis=axis, dtype=np.float32)
+    edges = np.clip(start + step * np.arange(n_out + 1), 0, n)
+    i = np.minimum(edges.astype(np.int64), n - 1)
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    part = (edges - i).astype(np.float32).reshape(shape)
+    # The ink up to each edge: the pixels before its own pixel plus the part of that one
+    # on this side of the edge.
+    own = np.take(a, i, axis=axis)
+    upto = np.take(run, i, axis=axis) - own + part * own
+    return np.diff(upto, axis=axis) / np.float32(step)
 
 
 def as_drawn_cover(a: np.ndarray, size: int, margin: int = 0) -> np.ndarray:
@@ -188,18 +193,14 @@ def as_drawn_cover(a: np.ndarray, size: int, margin: int = 0) -> np.ndarray:
     A non-square canvas sits centred in the square of its longer side (so a circle
     stays round). ``margin`` adds that many cells on every side, beyond the canvas
     (they hold zeros unless ``a`` extends there): ``(..., size + 2·margin, ...)``. Works
-    on a stack ``(..., H, W)`` too. Linear in ``a``: two small matrix products.
+    on a stack ``(..., H, W)`` too. Linear in ``a``.
     """
     h, w = a.shape[-2:]
     side = max(h, w)
     step = side / size
     n = size + 2 * margin
-    rows = area_weights(h, n, -(side - h) / 2 - margin * step, step)
-    cols = area_weights(w, n, -(side - w) / 2 - margin * step, step)
-    # einsum, not @: numpy's threaded BLAS spin-waits on a busy 2-core machine and takes
-    # 50 ms for this 28×324×324 product; einsum's own single-threaded loop takes 0.3 ms.
-    half = np.einsum("ij,...jk->...ik", rows, np.asarray(a, np.float32))
-    return np.einsum("...ik,lk->...il", half, cols)
+    rows = area_mean(a, -2, n, -(side - h) / 2 - margin * step, step)
+    return area_mean(rows, -1, n, -(side - w) / 2 - margin * step, step)
 
 
 def stretch_to_max(cover: np.ndarray) -> np.ndarray:
@@ -228,6 +229,10 @@ PREPROCESSORS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "mnist": mnist_style_ink,
     "grid": xo_grid_ink,
 }
+
+# Reductions whose result depends on the canvas size as well as on the ink (the grid's
+# smallest box is a quarter of the canvas): a sweep shows them a canvas-sized plane.
+CANVAS_SIZED = frozenset({"grid"})
 
 # The as-drawn form of each reduction: how a whole-canvas coverage (as_drawn_cover)
 # becomes the model input. Same keys as PREPROCESSORS.

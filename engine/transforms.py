@@ -96,8 +96,18 @@ def ink_centre(raster: np.ndarray) -> tuple[float, float]:
     return float(ys @ a.sum(axis=1) / mass), float(xs @ a.sum(axis=0) / mass)
 
 
+def warp_source(a: np.ndarray) -> Image.Image:
+    """Float ink ready for :func:`affine`, to map one drawing many times cheaply.
+
+    A Pillow "F" image of ``a`` with a one-pixel ring of background: Pillow repeats the
+    edge pixels for samples in an image's outer half pixel, and the ring makes the
+    world beyond the raster background there, as everywhere else.
+    """
+    return Image.fromarray(np.pad(np.asarray(a, np.float32), 1), mode="F")
+
+
 def affine(
-    a: np.ndarray,
+    a: np.ndarray | Image.Image,
     matrix: np.ndarray,
     centre: tuple[float, float],
     out_shape: tuple[int, int] | None = None,
@@ -106,21 +116,21 @@ def affine(
     """Map float ink ``a`` by ``matrix`` (2×2, acting on ``(x, y)``) about ``centre``.
 
     Output pixel ``p`` (at ``out_origin`` + its own coordinates, in ``a``'s frame)
-    shows ``a`` at ``centre + matrix⁻¹ (p − centre)``, bilinearly; outside ``a`` is
-    background. ``out_shape`` defaults to ``a``'s. Pillow does the sampling: it is C
-    and releases the GIL, so a sweep in a worker thread does not stall the GUI.
+    shows ``a`` at ``centre + matrix⁻¹ (p − centre)``, bilinearly; beyond ``a`` is
+    background. ``out_shape`` defaults to ``a``'s. ``a`` may be what
+    :func:`warp_source` made of it. Pillow does the sampling: it is C and releases the
+    GIL, so a sweep in a worker thread does not stall the GUI.
     """
-    h, w = out_shape if out_shape is not None else a.shape
+    src = a if isinstance(a, Image.Image) else warp_source(a)
+    h, w = out_shape if out_shape is not None else (src.height - 2, src.width - 2)
     inv = np.linalg.inv(np.asarray(matrix, np.float64))
     cy, cx = centre
     oy, ox = out_origin
     # PIL samples the source at (A·x + B·y + C, D·x + E·y + F) for output point (x, y),
-    # both in continuous coordinates (pixel centres at +0.5), as ours are.
-    t = np.array([ox - cx, oy - cy]) @ inv.T + np.array([cx, cy])
+    # both in continuous coordinates (pixel centres at +0.5), as ours are; +1 for the ring.
+    t = np.array([ox - cx, oy - cy]) @ inv.T + np.array([cx, cy]) + 1.0
     coeffs = (inv[0, 0], inv[0, 1], t[0], inv[1, 0], inv[1, 1], t[1])
-    out = Image.fromarray(np.ascontiguousarray(a, np.float32), mode="F").transform(
-        (int(w), int(h)), Image.Transform.AFFINE, coeffs, Image.Resampling.BILINEAR
-    )
+    out = src.transform((int(w), int(h)), Image.Transform.AFFINE, coeffs, Image.Resampling.BILINEAR)
     return np.asarray(out, np.float32)
 
 
