@@ -1,4 +1,4 @@
-"""The command line: ``classify``, ``evaluate`` and ``train``, sharing one ``--help``.
+"""The command line: ``classify``, ``evaluate``, ``train`` and ``sweep``, sharing one ``--help``.
 
 ``main.py`` builds the parser from :func:`add_subcommands` and hands the parsed
 arguments to :func:`run`. Everything here uses the engine's public API only, so a
@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.cli_experiments import add_sweep, classify_folder, run_sweep
+from engine.preprocessing import INPUT_MODES
 from engine.registry import list_models, model_spec
 
 
@@ -27,8 +29,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         "images are both accepted (the border decides which is ink). A file that cannot "
         "be read is reported and skipped; the exit status is then 1.",
     )
-    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
+                   help="image files, or recorded experiment folders (every row is classified)")
     p.add_argument("--model", default="digits", choices=list_models())
+    p.add_argument("--input", default=None, choices=INPUT_MODES,
+                   help="centred (crop and re-centre, the default) or as-drawn (the whole "
+                   "canvas); an experiment's rows default to the mode they were recorded in")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.add_argument("--json", action="store_true", help="print one JSON object per image")
 
@@ -62,13 +68,16 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: resources/)")
     p.add_argument("--seed", type=int, default=0)
 
+    add_sweep(sub)
+
 
 def run(args: argparse.Namespace) -> int:
     """Run the subcommand in ``args``; returns the process exit status."""
     from engine import WeightsError
 
     try:
-        return {"classify": _classify, "evaluate": _evaluate, "train": _train}[args.command](args)
+        return {"classify": _classify, "evaluate": _evaluate, "train": _train,
+                "sweep": run_sweep}[args.command](args)
     except (WeightsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -80,13 +89,16 @@ def _classify(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=args.device)
     status = 0
     for path in args.images:
+        if path.is_dir():
+            status = max(status, classify_folder(model, path, args.input, args.json))
+            continue
         try:
             ink = read_image(path)
         except ImageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
             continue
-        probs = model.predict(ink[None], invert=False)[0]
+        probs = model.predict(ink[None], invert=False, input=args.input or "centred")[0]
         if np.isnan(probs).any():
             result = {"image": str(path), "class": None, "probabilities": None}
             line = f"{path}: no ink, no prediction"
