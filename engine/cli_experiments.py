@@ -64,7 +64,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     every_15 = zip(s.degrees[::3], s.rotation[::3, w])
     print("  " + "  ".join(f"{d:+.0f}°:{_p(p)}" for d, p in every_15))
     print(f"P({name}) by scale:")
-    print("  " + "  ".join(f"×{f:g}:{_p(p)}" for f, p in zip(s.factors, s.scale[:, w])))
+    print("  " + "  ".join(f"×{f:.2f}:{_p(p)}" for f, p in zip(s.factors, s.scale[:, w])))
     print(f"P({name}) by shift in input pixels (tenths; dx -8…8 across, dy -8…8 down; "
           "'.' = no ink in view):")
     for dy, row in zip(s.shifts, s.shift[:, :, w]):

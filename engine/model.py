@@ -157,9 +157,11 @@ class Model:
         module = self.module
         if len(x) >= CHANNELS_LAST_BATCH and self.device.type == "cpu":
             if self._channels_last is None:  # weights never change while loaded
-                self._channels_last = copy.deepcopy(self.module).to(
-                    memory_format=torch.channels_last
-                )
+                fast = copy.deepcopy(self.module).to(memory_format=torch.channels_last)
+                for layer in fast.modules():
+                    if isinstance(layer, nn.ReLU):
+                        layer.inplace = True  # never traced: no output needs keeping
+                self._channels_last = fast
             module = self._channels_last
         outs = []
         with torch.inference_mode():

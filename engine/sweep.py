@@ -16,7 +16,7 @@ All 387 inputs go through the network in one batched forward pass. Cheap because
   the same input: one row, repeated — which is *why* the centred shift map is flat.
 - Rotations and scales are rendered at a working resolution: about 4 samples per input
   pixel across the canvas as drawn, and centred at most 9 per input pixel across the
-  ink, rendering only the square the ink can reach. The 0° and 1× points are the
+  ink, rendering only the box the ink's box is moved to. The 0° and 1× points are the
   drawing itself, preprocessed exactly.
 """
 
@@ -107,10 +107,10 @@ def _work_canvas(ink: np.ndarray, side: int) -> tuple[np.ndarray, float]:
 
 
 def _render(
-    model: Model, ink: np.ndarray, mode: str, maps: Sequence[tuple[np.ndarray, float]]
+    model: Model, ink: np.ndarray, mode: str, maps: Sequence[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs for ``ink`` mapped by each ``(matrix, reach)`` about its ink centre,
-    and which of them show no ink. ``reach`` bounds how far the map moves ink outward."""
+    """Model inputs for ``ink`` mapped by each 2×2 matrix about its ink centre, and
+    which of them show no ink."""
     size = model.input_shape[-1]
     big = max(ink.shape)
     found = preprocessing.INK_THRESHOLD < ink
@@ -122,35 +122,37 @@ def _render(
         side = min(big, max(size, round(big * CENTRED_SAMPLES * size / longer)))
     work, k = _work_canvas(ink, side)
     source = warp_source(work)
-    # The ink's centre of mass and reach, in the working square's pixels.
+    # The ink's centre of mass, in the working square's pixels.
     mass = float(work.sum())
     ys = np.arange(side, dtype=np.float64) + 0.5
     cy, cx = float(ys @ work.sum(axis=1) / mass), float(ys @ work.sum(axis=0) / mass)
     if mode == "as-drawn":
         # What falls inside the canvas is what the network sees: render the canvas only.
-        stack = np.stack([affine(source, m, (cy, cx)) for m, _ in maps])
+        stack = np.stack([affine(source, m, (cy, cx)) for m in maps])
         finish = preprocessing.AS_DRAWN[model.spec.preprocessing]
         x = finish(preprocessing.as_drawn_cover(stack, size))
         return x, stack.max(axis=(1, 2)) <= preprocessing.INK_THRESHOLD
     # Centred: render each map with room for all its ink (the unbounded plane) and let
-    # the model's own recipe crop it.
+    # the model's own recipe crop it. Only the box the ink's box maps to is sampled, on
+    # the canvas's own pixel grid (so a point matches the same transform done to the
+    # canvas); a recipe that looks at the canvas size gets it set in a canvas-sized plane.
     top, left = (big - ink.shape[0]) / 2, (big - ink.shape[1]) / 2
-    corners_y = (rows[[0, -1]] + [0, 1] + top) * k
-    corners_x = (cols[[0, -1]] + [0, 1] + left) * k
-    radius = math.hypot(max(abs(corners_y - cy)), max(abs(corners_x - cx)))
+    box_y = (rows[[0, -1]] + [0, 1] + top) * k - cy
+    box_x = (cols[[0, -1]] + [0, 1] + left) * k - cx
+    corners = np.array([(x, y) for y in box_y for x in box_x])
     canvas_sized = model.spec.preprocessing in preprocessing.CANVAS_SIZED
     xs_, blank = [], []
-    for m, reach in maps:
-        # Only the square the ink can reach is sampled, on the canvas's own pixel grid
-        # (so a point matches the same transform done to the canvas); a recipe that
-        # looks at the canvas size gets it set in a plane as big as the canvas.
-        need = math.ceil(2 * radius * reach) + 4
-        oy, ox = math.floor(cy - need / 2), math.floor(cx - need / 2)
-        img = affine(source, m, (cy, cx), (need, need), (oy, ox))
-        if need < side and canvas_sized:
-            plane = np.zeros((side, side), np.float32)
-            at = (side - need) // 2
-            plane[at : at + need, at : at + need] = img
+    for m in maps:
+        moved = corners @ np.asarray(m).T + np.array([cx, cy])
+        # Two pixels of margin: bilinear sampling spreads ink by one.
+        x0, y0 = (math.floor(v) - 2 for v in moved.min(axis=0))
+        x1, y1 = (math.ceil(v) + 2 for v in moved.max(axis=0))
+        img = affine(source, m, (cy, cx), (y1 - y0, x1 - x0), (y0, x0))
+        if canvas_sized and min(img.shape) < side:
+            h, w = max(side, img.shape[0]), max(side, img.shape[1])
+            plane = np.zeros((h, w), np.float32)
+            at_y, at_x = (h - img.shape[0]) // 2, (w - img.shape[1]) // 2
+            plane[at_y : at_y + img.shape[0], at_x : at_x + img.shape[1]] = img
             img = plane
         blank.append(preprocessing.is_blank(img))
         xs_.append(model.preprocess(img, invert=False, input="centred")[0])
@@ -190,8 +192,7 @@ def sweep(
     size = model.input_shape[-1]
     exact = model.preprocess(ink, invert=False, input=input)[0]
 
-    maps = [(rotation_matrix(d), 1.0) for d in degrees]
-    maps += [(np.eye(2) * f, max(f, 1.0)) for f in factors]
+    maps = [rotation_matrix(d) for d in degrees] + [np.eye(2) * f for f in factors]
     x_maps, blank_maps = _render(model, ink, input, maps)
     # The untouched drawing is preprocessed exactly, not through the working resolution.
     identity = np.concatenate([degrees == 0, factors == 1])
@@ -221,8 +222,9 @@ def sweep(
         blank_shift = np.zeros(1, bool)
 
     x = np.concatenate([x_maps, x_shift]).reshape(-1, *model.input_shape)
-    probs = model.forward(x)
-    probs[np.concatenate([blank_maps, blank_shift])] = np.nan
+    blank = np.concatenate([blank_maps, blank_shift])
+    probs = np.full((len(x), len(model.classes)), np.nan, np.float32)
+    probs[~blank] = model.forward(x[~blank])  # no ink in view: no answer, no work
     nd, nf = len(degrees), len(factors)
     shift = probs[nd + nf :]
     if len(shift) == 1:

@@ -154,14 +154,14 @@ class SweepPanel(QWidget):
 
         self.rotation = _plot("probability vs rotation (click: turn the drawing)", "degrees")
         self.rotation.setXRange(-180, 180, padding=0.02)
-        self.rotation.setYRange(0, 1, padding=0.02)
+        self.rotation.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)]])
+        self.rotation.setYRange(0, 1.3, padding=0.02)  # room for the legend above 1
         self.scale = _plot("probability vs scale (click: resize)", "× size")
         self.scale.setXRange(0.3, 2.0, padding=0.02)
         self.scale.setYRange(0, 1, padding=0.02)
         self.shift = _plot("winner's probability vs shift (click: move)", "dx (input pixels)")
         self.shift.setLabel("left", "dy")
         self.shift.invertY(True)  # +dy is down, as on the canvas
-        self.shift.setAspectLocked(True)
         self.view.addItem(self.rotation, row=0, col=0)
         self.view.addItem(self.scale, row=1, col=0)
         self.view.addItem(self.shift, row=2, col=0)
@@ -174,7 +174,8 @@ class SweepPanel(QWidget):
         self.origin = pg.ScatterPlotItem([0], [0], symbol="+", size=14,
                                          pen=pg.mkPen("w", width=2), brush=None)
         self.shift.addItem(self.origin)
-        self.legend = self.rotation.addLegend(offset=(-4, 4), labelTextSize="8pt")
+        self.legend = self.rotation.addLegend(offset=(4, 2), labelTextSize="8pt",
+                                              colCount=5, verSpacing=-6)
         self.rotation_curves: list[pg.PlotDataItem] = []
         self.scale_curves: list[pg.PlotDataItem] = []
         self.view.scene().sigMouseClicked.connect(self._on_click)

@@ -114,6 +114,7 @@ class TransformControls(QWidget):
         self.readout.setToolTip("What has been done to the drawing since it was drawn")
         layout.addWidget(self.mode_label)
         layout.addWidget(self.readout)
+        layout.addStretch(1)
         state.input_mode_changed.connect(self._show_mode)
         canvas.undo_stack.indexChanged.connect(self._on_index)
         self._show_mode(state.input_mode)
