@@ -14,6 +14,8 @@ runs makes the running one give up at its next stage and its result be dropped.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from typing import Any
 
@@ -33,6 +35,12 @@ CENTRED_NOTE = (
 )
 AS_DRAWN_NOTE = "As drawn: the network sees the canvas whole, so a shift moves its input."
 
+WORKER_NICE = 10
+# Python hands the GIL between threads every 5 ms by default: with a sweep running,
+# the GUI thread could wait that long at each of the many points a pen event takes the
+# GIL back from numpy or torch. 0.5 ms keeps the pen's worst case near its usual time.
+GIL_SWITCH_S = 0.0005
+
 
 class SweepRunner(QObject):
     """One worker thread running :func:`engine.sweep.sweep` on the newest request.
@@ -51,6 +59,7 @@ class SweepRunner(QObject):
         self._generation = 0
         self._closed = False
         self.busy = False
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self._thread = threading.Thread(target=self._loop, name="convpad-sweep", daemon=True)
         self._thread.start()
 
@@ -80,6 +89,13 @@ class SweepRunner(QObject):
         self._thread.join(wait)
 
     def _loop(self) -> None:
+        # Below the GUI thread for the kernel (Linux: per-thread nice; the threads torch
+        # starts from here inherit it), so a sweep yields the CPU to the pen.
+        if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+            except OSError:
+                pass
         while True:
             with self._cv:
                 while self._pending is None and not self._closed:
