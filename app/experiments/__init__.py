@@ -76,8 +76,10 @@ def install_transforms(window: Any) -> TransformControls:
 def install_sweeps(window: Any) -> SweepPanel:
     """The sweep panel, recomputed in a worker whenever the drawing settles."""
     state = state_for(window)
-    panel = SweepPanel(SweepRunner(window))
+    runner = SweepRunner(window)
+    panel = SweepPanel(runner)
     panel.notice.connect(window.show_notice)
+    window.destroyed.connect(lambda *_: runner.close(wait=0))
 
     def again(*_: object) -> None:
         panel.schedule(window.live.model, window.canvas.raster(), state.input_mode)

@@ -113,12 +113,19 @@ class SweepRunner(QObject):
                 result = sweep(model, raster, input=mode, invert=False, stop=stale)
             except Exception as exc:  # reported, never a silent dead thread
                 if not stale():
-                    self.failed.emit(gen, f"The sweep failed: {describe(exc)}")
+                    self._emit(self.failed, gen, f"The sweep failed: {describe(exc)}")
                 result = None
             finally:
                 self.busy = False
             if result is not None and not stale():
-                self.done.emit(gen, result)
+                self._emit(self.done, gen, result)
+
+    def _emit(self, signal, *args: object) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the window, and this object with it, is gone: nobody to tell
+            with self._cv:
+                self._closed = True
 
 
 def _plot(title: str, bottom: str) -> pg.PlotItem:
