@@ -1,6 +1,6 @@
 """ConvPad: draw, and watch a convolutional network see.
 
-``python main.py`` opens the drawing pad; ``python main.py classify|evaluate|train``
+``python main.py`` opens the drawing pad; ``python main.py classify|evaluate|train|sweep``
 runs the engine from the command line. ``python main.py --help`` lists them all.
 """
 
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start full screen with large type (classroom projector)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{classify,evaluate,train}")
+    sub = parser.add_subparsers(dest="command", metavar="{classify,evaluate,train,sweep}")
     add_subcommands(sub)
     return parser
 

@@ -67,6 +67,9 @@ class LiveTrace(QObject):
         super().__init__(parent)
         self._source = source
         self.model = None  # the live engine Model
+        # "centred" (the MNIST recipe) or "as-drawn" (where you drew is where the
+        # network looks): see engine.Model.preprocess. The experiments' toggle sets it.
+        self.input_mode = "centred"
         self.device = "auto"  # the device the live model was asked for
         self.wanted: tuple[str, str] | None = None
         self._cache: dict[tuple[str, str], tuple[object, object]] = {}
@@ -179,7 +182,7 @@ class LiveTrace(QObject):
         ink = self._source()
         try:
             blank = model.is_blank(ink)
-            trace = model.trace(model.preprocess(ink, invert=False))
+            trace = model.trace(model.preprocess(ink, invert=False, input=self.input_mode))
         except Exception as exc:  # a device that failed mid-session: say so, keep drawing
             self.notice.emit(f"{model.name} could not run: {type(exc).__name__}: {exc}")
             if model.device.type != "cpu":

@@ -98,6 +98,12 @@ class ModelLoader(QObject):
 
     def _run(self, request: int, name: str, device: str, weights: Path | None) -> None:
         try:
+            import torch
+
+            # One CPU thread for torch in the app: the live network is a millisecond of
+            # work, and a second thread only fights the GUI thread and a running sweep
+            # for the second core (a digits sweep: 83 ms on one thread, 232 ms on two).
+            torch.set_num_threads(1)
             available = engine.available_devices()
             self._emit(self.devices, [(dev, engine.device_name(dev)) for dev in available])
             if not usable_device(device, available):

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import settings, stepper, teach, theme
+from app import experiments, settings, stepper, teach, theme
 from app.actions import build_actions
 from app.canvas import Canvas
 from app.errors import install_excepthooks, notices
@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.teach.model_found.connect(self.add_model_entry)
         self.teach.model_ready.connect(self.add_model)
         self.teach.checkpoint_chosen.connect(self.live.use_model)
+        experiments.install(self)
         self.live.request(model_spec(model).name, device)
 
     # ===== building ======================================================================
@@ -261,6 +262,7 @@ class MainWindow(QMainWindow):
             self.presets_menu.addAction(act)
         m = menus.addMenu("&View")
         m.addAction(self.act_present)
+        self.panels_menu = m.addMenu("Panels")
 
         self.toolbar = _FlatToolBar("Tools")
         self.toolbar.setObjectName("toolbar")
@@ -510,6 +512,8 @@ class MainWindow(QMainWindow):
         dock.setObjectName(name)
         dock.setWidget(widget)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.hide()  # the dashboard keeps the room until a panel is asked for
+        self.panels_menu.addAction(dock.toggleViewAction())
         return dock
 
     def show_notice(self, message: str) -> None:

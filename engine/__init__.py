@@ -7,8 +7,13 @@ Public API::
     x = m.preprocess(drawing)                 # 2-D ink in [0, 1] → input_shape
     p = m.predict(drawings)                   # (N, H, W) → (N, len(classes))
     t = m.trace(x)                            # → Trace(layers=[Layer…], probabilities)
+    x = m.preprocess(drawing, input="as-drawn")  # the canvas seen whole, not re-centred
     m = train_model(images, labels, ["X", "O", "4", "7"])   # a model of your own classes
     card = m.save("some/folder")              # safetensors + JSON card; load_model(card)
+
+Experiments: :mod:`engine.transforms` (shift, scale, rotate … a drawing),
+:mod:`engine.sweep` (probabilities under rotation, scale and shift) and
+:mod:`engine.experiment` (record and replay; errors are :class:`ExperimentError`).
 
 Importing this package does not import torch: ``list_models`` and the model specs are
 plain data, and the torch-backed names (``load_model``, ``Model``, ``Trace`` …) load
@@ -23,23 +28,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.lecture import PRESETS
+from engine.preprocessing import INPUT_MODES
 from engine.registry import MODELS, ModelSpec, list_models, model_spec
 
 if TYPE_CHECKING:
     from engine.model import Model
 
 __all__ = [
+    "INPUT_MODES",
     "MODELS",
     "PRESETS",
     "CardError",
     "DataSet",
     "DataSetError",
     "DataStore",
+    "ExperimentError",
     "ImageError",
     "Layer",
     "Model",
     "ModelSpec",
     "ReceptiveField",
+    "Sweep",
     "Trace",
     "WeightsError",
     "available_devices",
@@ -60,6 +69,8 @@ _LAZY = {
     "ReceptiveField": "engine.tracing",
     "WeightsError": "engine.weights",
     "ImageError": "engine.imaging",
+    "ExperimentError": "engine.experiment",
+    "Sweep": "engine.sweep",
     "read_image": "engine.imaging",
     "train_model": "engine.teach",
     "CardError": "engine.cards",

@@ -1,4 +1,4 @@
-"""The command line: ``classify``, ``evaluate`` and ``train``, sharing one ``--help``.
+"""The command line: ``classify``, ``evaluate``, ``train`` and ``sweep``, sharing one ``--help``.
 
 ``main.py`` builds the parser from :func:`add_subcommands` and hands the parsed
 arguments to :func:`run`. Everything here uses the engine's public API only, so a
@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
+from engine.cli_experiments import add_sweep, classify_folder, run_sweep
+from engine.preprocessing import INPUT_MODES
 from engine.registry import list_models, model_spec
 
 
@@ -30,8 +32,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         "images are both accepted (the border decides which is ink). A file that cannot "
         "be read is reported and skipped; the exit status is then 1.",
     )
-    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
+                   help="image files, or recorded experiment folders (every row is classified)")
     p.add_argument("--model", default="digits", choices=list_models())
+    p.add_argument("--input", default=None, choices=INPUT_MODES,
+                   help="centred (crop and re-centre, the default) or as-drawn (the whole "
+                   "canvas); an experiment's rows default to the mode they were recorded in")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.add_argument("--json", action="store_true", help="print one JSON object per image")
 
@@ -72,13 +78,16 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: resources/; with --data: ./<FOLDER name>-model)")
     p.add_argument("--seed", type=int, default=0)
 
+    add_sweep(sub)
+
 
 def run(args: argparse.Namespace) -> int:
     """Run the subcommand in ``args``; returns the process exit status."""
     from engine import WeightsError
 
     try:
-        return {"classify": _classify, "evaluate": _evaluate, "train": _train}[args.command](args)
+        return {"classify": _classify, "evaluate": _evaluate, "train": _train,
+                "sweep": run_sweep}[args.command](args)
     except (WeightsError, ValueError, OSError) as exc:  # OSError names its file
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -90,10 +99,13 @@ def _classify(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=args.device)
     status = 0
     for path in args.images:
+        if path.is_dir():  # a recorded experiment
+            status = max(status, classify_folder(model, path, args.input, args.json))
+            continue
         # One bad file is reported by name and skipped; the others are still classified.
         try:
             ink = read_image(path)
-            probs = model.predict(ink[None], invert=False)[0]
+            probs = model.predict(ink[None], invert=False, input=args.input or "centred")[0]
         except ImageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1

@@ -7,6 +7,10 @@ that is how their training digits were made: a digit CNN fed raw canvas pixels s
 strokes at the wrong size and place and loses a third of its accuracy on drawings.
 The X/O toy gets the lecture's 9×9 ±1 grid.
 
+That recipe answers the "shifted? shrunk?" question before the network does, so each
+reduction also has an *as-drawn* form (:data:`AS_DRAWN`): the whole canvas is averaged
+down to the input size, and where you drew is where the network sees it.
+
 Everything here is numpy (plus Pillow's antialiased resize) so it is cheap enough to
 run on every display frame and usable without torch.
 """
@@ -20,6 +24,10 @@ from PIL import Image
 
 # A pixel counts as ink above this level; anti-aliased stroke edges stay below it.
 INK_THRESHOLD = 0.1
+
+# How a drawing reaches the network (Model.preprocess's ``input``): cropped, scaled and
+# re-centred the MNIST way, or the whole canvas as drawn.
+INPUT_MODES = ("centred", "as-drawn")
 
 
 def as_ink(img: np.ndarray, invert: bool | None = None) -> np.ndarray:
@@ -156,8 +164,79 @@ def _area_mean(a: np.ndarray, nh: int, nw: int) -> np.ndarray:
     return sums / np.outer(np.diff(ys), np.diff(xs))
 
 
+def area_mean(a: np.ndarray, axis: int, n_out: int, start: float, step: float) -> np.ndarray:
+    """Average ``a`` along ``axis`` into ``n_out`` cells by area (beyond ``a``: zeros).
+
+    Cell ``j`` spans ``[start + j·step, start + (j+1)·step)`` in pixel units (pixel ``i``
+    spans ``[i, i+1)``). Exact for any fractional cell size, which Pillow's box filter is
+    not (it weighs whole pixels by their centre). Done with a running sum read at the
+    cell edges, so it costs one pass over ``a`` whatever ``n_out`` is.
+    """
+    a = np.asarray(a, np.float32)
+    n = a.shape[axis]
+    run = np.cumsum(a, axis=axis, dtype=np.float32)
+    edges = np.clip(start + step * np.arange(n_out + 1), 0, n)
+    i = np.minimum(edges.astype(np.int64), n - 1)
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    part = (edges - i).astype(np.float32).reshape(shape)
+    # The ink up to each edge: the pixels before its own pixel plus the part of that one
+    # on this side of the edge.
+    own = np.take(a, i, axis=axis)
+    upto = np.take(run, i, axis=axis) - own + part * own
+    return np.diff(upto, axis=axis) / np.float32(step)
+
+
+def as_drawn_cover(a: np.ndarray, size: int, margin: int = 0) -> np.ndarray:
+    """Mean ink over each input pixel of the whole canvas, seen as a ``size``² grid.
+
+    A non-square canvas sits centred in the square of its longer side (so a circle
+    stays round). ``margin`` adds that many cells on every side, beyond the canvas
+    (they hold zeros unless ``a`` extends there): ``(..., size + 2·margin, ...)``. Works
+    on a stack ``(..., H, W)`` too. Linear in ``a``.
+    """
+    h, w = a.shape[-2:]
+    side = max(h, w)
+    step = side / size
+    n = size + 2 * margin
+    rows = area_mean(a, -2, n, -(side - h) / 2 - margin * step, step)
+    return area_mean(rows, -1, n, -(side - w) / 2 - margin * step, step)
+
+
+def stretch_to_max(cover: np.ndarray) -> np.ndarray:
+    """Coverage → stroke strength with the brightest pixel at 1, like :func:`mnist_style`.
+
+    A thin pen and a thick one then reach the network with the same contrast. Works on
+    a stack ``(..., h, w)``; an image with no ink stays zeros.
+    """
+    top = cover.max(axis=(-2, -1), keepdims=True)
+    return np.where(top > 0, cover / np.where(top > 0, top, 1), 0).astype(np.float32)
+
+
+def grid_cells(cover: np.ndarray) -> np.ndarray:
+    """Coverage → the lecture's ±1 cells: ink where at least half the best-covered cell.
+
+    The same rule as :func:`xo_grid_ink`, on the whole canvas instead of the ink's box.
+    Works on a stack; an image with no ink is all background (-1).
+    """
+    top = cover.max(axis=(-2, -1), keepdims=True)
+    ink = (cover >= 0.5 * top) & (top > 0)
+    return np.where(ink, 1.0, -1.0).astype(np.float32)
+
+
 # ModelSpec.preprocessing → ink from as_ink() reduced to a size×size model input.
 PREPROCESSORS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "mnist": mnist_style_ink,
     "grid": xo_grid_ink,
+}
+
+# Reductions whose result depends on the canvas size as well as on the ink (the grid's
+# smallest box is a quarter of the canvas): a sweep shows them a canvas-sized plane.
+CANVAS_SIZED = frozenset({"grid"})
+
+# The as-drawn form of each reduction: how a whole-canvas coverage (as_drawn_cover)
+# becomes the model input. Same keys as PREPROCESSORS.
+AS_DRAWN: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "mnist": stretch_to_max,
+    "grid": grid_cells,
 }

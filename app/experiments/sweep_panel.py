@@ -1,0 +1,323 @@
+"""The invariance sweep panel: each class's probability as the drawing turns, grows and
+moves, recomputed in a worker thread once a stroke ends.
+
+Three plots of one :class:`engine.sweep.Sweep`: a curve per class against rotation, a
+curve per class against scale, and a heat map of the winning class's probability over
+shifts. Clicking a point asks for that transform (``transform_requested``), which the
+transform controls apply to the canvas. In centred mode the heat map is flat, and the
+panel says why.
+
+The sweep (387 images through the network) never runs in the per-frame path: a
+:class:`SweepRunner` thread takes the newest request only, and a request made while one
+runs makes the running one give up at its next stage and its result be dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from app.errors import describe
+from engine.sweep import Sweep, sweep
+
+CENTRED_NOTE = (
+    "Centred input: the drawing is cropped, scaled and re-centred before the network "
+    "sees it, so every shift gives it the same picture and the shift map is flat. "
+    "Switch to “as drawn” (I) to let shifts through."
+)
+AS_DRAWN_NOTE = "As drawn: the network sees the canvas whole, so a shift moves its input."
+
+WORKER_NICE = 10
+# Python hands the GIL between threads every 5 ms by default: with a sweep running,
+# the GUI thread could wait that long at each of the many points a pen event takes the
+# GIL back from numpy or torch. 0.5 ms keeps the pen's worst case near its usual time.
+GIL_SWITCH_S = 0.0005
+
+
+class SweepRunner(QObject):
+    """One worker thread running :func:`engine.sweep.sweep` on the newest request.
+
+    ``done(generation, sweep)`` and ``failed(generation, message)`` arrive in the GUI
+    thread (queued). A result whose generation is not the newest is never emitted.
+    """
+
+    done = Signal(int, object)
+    failed = Signal(int, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cv = threading.Condition()
+        self._pending: tuple[int, Any, np.ndarray, str] | None = None
+        self._generation = 0
+        self._closed = False
+        self.busy = False
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
+        self._thread = threading.Thread(target=self._loop, name="convpad-sweep", daemon=True)
+        self._thread.start()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def request(self, model: Any, raster: np.ndarray, mode: str) -> int:
+        """Sweep ``raster`` with ``model`` in ``mode``, superseding any earlier request."""
+        with self._cv:
+            self._generation += 1
+            self._pending = (self._generation, model, np.array(raster, copy=True), mode)
+            self._cv.notify()
+            return self._generation
+
+    def cancel(self) -> None:
+        """Drop the pending request and make a running one's result stale."""
+        with self._cv:
+            self._generation += 1
+            self._pending = None
+
+    def close(self, wait: float = 2.0) -> None:
+        with self._cv:
+            self._closed = True
+            self._generation += 1
+            self._cv.notify()
+        self._thread.join(wait)
+
+    def _loop(self) -> None:
+        # Below the GUI thread for the kernel (Linux: per-thread nice; the threads torch
+        # starts from here inherit it), so a sweep yields the CPU to the pen.
+        if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+            except OSError:
+                pass
+        while True:
+            with self._cv:
+                while self._pending is None and not self._closed:
+                    self._cv.wait()
+                if self._closed:
+                    return
+                gen, model, raster, mode = self._pending
+                self._pending = None
+                self.busy = True
+
+            def stale(gen: int = gen) -> bool:
+                return self._generation != gen
+
+            try:
+                result = sweep(model, raster, input=mode, invert=False, stop=stale)
+            except Exception as exc:  # reported, never a silent dead thread
+                if not stale():
+                    self._emit(self.failed, gen, f"The sweep failed: {describe(exc)}")
+                result = None
+            finally:
+                self.busy = False
+            if result is not None and not stale():
+                self._emit(self.done, gen, result)
+
+    def _emit(self, signal, *args: object) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the window, and this object with it, is gone: nobody to tell
+            with self._cv:
+                self._closed = True
+
+
+def _plot(title: str, bottom: str) -> pg.PlotItem:
+    plot = pg.PlotItem(enableMenu=False, title=title)
+    plot.setMouseEnabled(False, False)
+    plot.hideButtons()
+    plot.setLabel("bottom", bottom)
+    return plot
+
+
+class SweepPanel(QWidget):
+    """Rotation and scale curves per class, and the shift heat map of the winner.
+
+    Call :meth:`schedule` with the live model, the canvas raster and the input mode
+    whenever the drawing settles; while the panel is hidden nothing runs, and the
+    newest request runs when it is shown again.
+    """
+
+    transform_requested = Signal(dict)
+    notice = Signal(str)
+    shown_sweep = Signal(object)  # a Sweep, once it is on screen
+
+    def __init__(self, runner: SweepRunner | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sweep_panel")
+        self.runner = runner or SweepRunner(self)
+        self.runner.done.connect(self._on_done)
+        self.runner.failed.connect(self._on_failed)
+        self.sweep: Sweep | None = None
+        self._wanted: tuple[Any, np.ndarray, str] | None = None
+        self._dirty = False
+        self._asked = 0
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.status = QLabel("Draw something to see how turning, resizing and moving it "
+                             "changes the answer.")
+        self.status.setObjectName("sweep_status")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.note = QLabel(CENTRED_NOTE)
+        self.note.setObjectName("sweep_note")
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setObjectName("sweep_plots")
+        self.view.setMinimumHeight(420)
+        layout.addWidget(self.view, 1)
+
+        self.rotation = _plot("probability vs rotation (click: turn the drawing)", "degrees")
+        self.rotation.setXRange(-180, 180, padding=0.02)
+        self.rotation.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)]])
+        self.rotation.setYRange(0, 1.3, padding=0.02)  # room for the legend above 1
+        self.scale = _plot("probability vs scale (click: resize)", "× size")
+        self.scale.setXRange(0.3, 2.0, padding=0.02)
+        self.scale.setYRange(0, 1, padding=0.02)
+        self.shift = _plot("winner's probability vs shift (click: move)", "dx (input pixels)")
+        self.shift.setLabel("left", "dy")
+        self.shift.invertY(True)  # +dy is down, as on the canvas
+        self.view.addItem(self.rotation, row=0, col=0)
+        self.view.addItem(self.scale, row=1, col=0)
+        self.view.addItem(self.shift, row=2, col=0)
+        dashed = pg.mkPen("#999999", style=Qt.PenStyle.DashLine)
+        for plot, x in ((self.rotation, 0.0), (self.scale, 1.0)):  # the drawing as it is
+            plot.addItem(pg.InfiniteLine(x, angle=90, pen=dashed))
+        self.heat = pg.ImageItem(axisOrder="row-major")
+        self.heat.setLookupTable(pg.colormap.get("viridis").getLookupTable(0, 1, 256))
+        self.shift.addItem(self.heat)
+        self.origin = pg.ScatterPlotItem([0], [0], symbol="+", size=14,
+                                         pen=pg.mkPen("w", width=2), brush=None)
+        self.shift.addItem(self.origin)
+        self.legend = self.rotation.addLegend(offset=(4, 2), labelTextSize="8pt",
+                                              colCount=5, verSpacing=-6)
+        self.rotation_curves: list[pg.PlotDataItem] = []
+        self.scale_curves: list[pg.PlotDataItem] = []
+        self.view.scene().sigMouseClicked.connect(self._on_click)
+        self.set_mode("centred")
+
+    # ----- requests -------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        """Show the note for ``mode`` (the next :meth:`schedule` sweeps in it)."""
+        self.note.setText(CENTRED_NOTE if mode == "centred" else AS_DRAWN_NOTE)
+
+    def schedule(self, model: Any, raster: np.ndarray, mode: str) -> None:
+        """Sweep this drawing now if the panel is visible, else once it is shown."""
+        self.set_mode(mode)
+        if model is None:
+            return
+        if model.is_blank(raster):
+            self.runner.cancel()
+            self._wanted, self._dirty = None, False
+            self.clear("Draw something to see how turning, resizing and moving it "
+                       "changes the answer.")
+            return
+        self._wanted = (model, np.array(raster, copy=True), mode)
+        self._dirty = True
+        if self.isVisible():
+            self._run()
+
+    def _run(self) -> None:
+        if self._wanted is None:
+            return
+        self._dirty = False
+        self._asked = self.runner.request(*self._wanted)
+        self.status.setText("Sweeping…")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self._run()
+
+    def _on_failed(self, generation: int, message: str) -> None:
+        if generation == self._asked:
+            self.status.setText(message)
+            self.notice.emit(message)
+
+    def _on_done(self, generation: int, result: Sweep) -> None:
+        if generation != self._asked:
+            return  # a newer drawing superseded it
+        self.show_sweep(result)
+
+    # ----- drawing --------------------------------------------------------------------
+    def clear(self, text: str) -> None:
+        self.sweep = None
+        for curve in (*self.rotation_curves, *self.scale_curves):
+            curve.setData([], [])
+        self.heat.clear()
+        self.status.setText(text)
+
+    def _curves(self, n: int) -> None:
+        if len(self.rotation_curves) == n:
+            return
+        for curve in self.rotation_curves:
+            self.rotation.removeItem(curve)
+        for curve in self.scale_curves:
+            self.scale.removeItem(curve)
+        self.legend.clear()
+        self.rotation_curves = [self.rotation.plot(connect="finite") for _ in range(n)]
+        self.scale_curves = [self.scale.plot(connect="finite") for _ in range(n)]
+
+    def show_sweep(self, s: Sweep) -> None:
+        """Draw ``s``: curves per class, the winner thick, the winner's shift map."""
+        self.sweep = s
+        n = len(s.classes)
+        self._curves(n)
+        self.legend.clear()
+        w = s.winner
+        for i, name in enumerate(s.classes):
+            pen = pg.mkPen(pg.intColor(i, hues=max(n, 3)), width=4 if i == w else 1.5)
+            self.rotation_curves[i].setData(s.degrees, s.rotation[:, i], pen=pen)
+            self.scale_curves[i].setData(s.factors, s.scale[:, i], pen=pen)
+            self.legend.addItem(self.rotation_curves[i], name)
+        self.heat.setImage(np.nan_to_num(s.shift[:, :, w]), autoLevels=False, levels=(0, 1))
+        lo, hi = float(s.shifts.min()), float(s.shifts.max())
+        self.heat.setRect(QRectF(lo - 0.5, lo - 0.5, hi - lo + 1, hi - lo + 1))
+        self.shift.setRange(xRange=(lo - 0.5, hi + 0.5), yRange=(lo - 0.5, hi + 0.5), padding=0)
+        self.shift.setTitle(f"P({s.classes[w]}) vs shift (click: move)")
+        self.set_mode(s.input)
+        p = s.probabilities[w]
+        self.status.setText(
+            f"{s.model}, {s.input}: {s.classes[w]} {p:.0%} as drawn. Thick line: "
+            f"{s.classes[w]}; each other class has its own colour.")
+        self.shown_sweep.emit(s)
+
+    # ----- clicks ---------------------------------------------------------------------
+    def step_at(self, plot: pg.PlotItem, x: float, y: float) -> dict[str, Any] | None:
+        """The transform a click at view point ``(x, y)`` of ``plot`` asks for."""
+        s = self.sweep
+        if s is None:
+            return None
+        if plot is self.rotation:
+            deg = float(s.degrees[np.argmin(np.abs(s.degrees - x))])
+            return {"op": "rotate", "degrees": deg} if deg else None
+        if plot is self.scale:
+            f = float(s.factors[np.argmin(np.abs(s.factors - x))])
+            return {"op": "scale", "factor": f} if f != 1 else None
+        if plot is self.shift:
+            lo, hi = int(s.shifts.min()), int(s.shifts.max())
+            dx, dy = (int(np.clip(round(v), lo, hi)) for v in (x, y))
+            return {"op": "shift", "dx": dx, "dy": dy} if (dx, dy) != (0, 0) else None
+        return None
+
+    def scene_point(self, plot: pg.PlotItem, x: float, y: float) -> QPointF:
+        """Where view point ``(x, y)`` of ``plot`` is in the scene (for tests and tips)."""
+        return plot.vb.mapViewToScene(QPointF(x, y))
+
+    def _on_click(self, event) -> None:
+        pos = event.scenePos()
+        for plot in (self.rotation, self.scale, self.shift):
+            if plot.vb.sceneBoundingRect().contains(pos):
+                p = plot.vb.mapSceneToView(pos)
+                step = self.step_at(plot, p.x(), p.y())
+                if step is not None:
+                    self.transform_requested.emit(step)
+                return

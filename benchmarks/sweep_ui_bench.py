@@ -1,0 +1,137 @@
+"""Live latency with the sweep panel visible and a sweep after every stroke.
+
+The real window, offscreen, digits model, with :func:`app.experiments.install` adding
+the transform, sweep and record docks. Several strokes are drawn back to back; each
+stroke's release starts a sweep in the worker thread, which then runs while the next
+stroke is drawn. Each pen event is timed as in ``benchmarks/ui_bench.py`` — event →
+``run_network_now`` → ``grab`` — plus ``processEvents`` (the event loop also delivers
+the finished sweep, and redraws its plots, between pen events), interleaved with the
+paint floor (``grab`` alone). The same strokes are then drawn with the sweep dock
+hidden (its panel runs nothing while hidden), as the baseline in the same run.
+
+    python benchmarks/sweep_ui_bench.py [--strokes 6] [--events 120] [--size 1080p]
+                                        [--threads N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from PySide6.QtCore import QEvent, QPointF, QStandardPaths  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
+from ui_bench import SIZES, percentile, recorded_stroke, send  # noqa: E402
+
+
+def strokes(window, n: int, events: int) -> tuple[list[float], list[float], int]:
+    """Draw ``n`` strokes; per-event times, paint-floor times and sweeps shown."""
+    qapp = QApplication.instance()
+    canvas = window.canvas
+    w, h = canvas.width(), canvas.height()
+    side = min(w, h)
+    x0, y0 = (w - side) / 2, (h - side) / 2
+    per_event, floor = [], []
+    for k in range(n):
+        canvas.clear()
+        pts = recorded_stroke(events) * 0.8 + 0.1 + 0.02 * (k % 3)
+        pos = [QPointF(x0 + px * side, y0 + py * side) for px, py in pts]
+        send(canvas, QEvent.Type.MouseButtonPress, pos[0])
+        for p in pos[1:]:
+            t0 = time.perf_counter()
+            send(canvas, QEvent.Type.MouseMove, p)
+            qapp.processEvents()
+            window.run_network_now()
+            window.grab()
+            per_event.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            window.grab()
+            floor.append((time.perf_counter() - t0) * 1000)
+        send(canvas, QEvent.Type.MouseButtonRelease, pos[-1])
+        qapp.processEvents()  # the stroke ends: the sweep starts in its worker
+        window.run_network_now()
+    return per_event, floor
+
+
+def summary(per_event: list[float], floor: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(per_event), 2),
+        "p95": round(percentile(per_event, 95), 2),
+        "floor_p50": round(statistics.median(floor), 2),
+        "median_over_floor": round(statistics.median(per_event) / statistics.median(floor), 2),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--strokes", type=int, default=6)
+    ap.add_argument("--events", type=int, default=120)
+    ap.add_argument("--size", default="1080p", choices=SIZES)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    qapp = QApplication.instance() or QApplication([])
+    QStandardPaths.setTestModeEnabled(True)
+    import app
+    from app.experiments import install
+
+    window = app.create_main_window("digits")
+    deadline = time.time() + 120
+    while window.model is None and time.time() < deadline:
+        qapp.processEvents()
+        time.sleep(0.005)
+    parts = install(window)
+    panel = parts["sweeps"]
+    shown: list[object] = []
+    panel.shown_sweep.connect(shown.append)
+    window.resize(*SIZES[args.size])
+    window.show()
+    for _ in range(5):
+        qapp.processEvents()
+    dock = window.findChild(QDockWidget, "dock_sweeps")
+    results = {}
+    for label, visible in (("sweeps", True), ("no sweeps", False)):
+        dock.setVisible(visible)
+        for _ in range(5):
+            qapp.processEvents()
+        before = len(shown)
+        per_event, floor = strokes(window, args.strokes, args.events)
+        deadline = time.time() + 30  # let the last sweep land before the next run
+        while panel.runner.busy and time.time() < deadline:
+            qapp.processEvents()
+            time.sleep(0.005)
+        qapp.processEvents()
+        results[label] = summary(per_event, floor) | {"sweeps_shown": len(shown) - before}
+    panel.runner.close()
+    parts["recording"].close()
+    window.close()
+    if args.json:
+        print(json.dumps({"size": args.size, "events": args.events, "strokes": args.strokes,
+                          "load_average": round(os.getloadavg()[0], 2), "results": results}))
+        return 0
+    import torch
+
+    print(f"{args.size}, {args.strokes} strokes × {args.events} events, torch threads "
+          f"{torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}")
+    for label, r in results.items():
+        print(f"{label:10} event→repaint p50 {r['p50']:.2f} ms, p95 {r['p95']:.2f} ms; "
+              f"paint floor p50 {r['floor_p50']:.2f} ms; median/floor "
+              f"{r['median_over_floor']:.2f}; sweeps shown {r['sweeps_shown']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
