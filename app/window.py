@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.teach.model_found.connect(self.add_model_entry)
         self.teach.model_ready.connect(self.add_model)
         self.teach.checkpoint_chosen.connect(self.live.use_model)
-        experiments.install(self)
+        self.experiments = experiments.install(self)
         self.live.request(model_spec(model).name, device)
 
     # ===== building ======================================================================

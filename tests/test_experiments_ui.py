@@ -337,7 +337,6 @@ def test_install_puts_the_experiments_in_the_main_window(qtbot, tmp_path) -> Non
     from PySide6.QtWidgets import QDockWidget, QMenu
 
     import app
-    from app.experiments import install
 
     QStandardPaths.setTestModeEnabled(True)  # the default folder: a throwaway one
     window = app.create_main_window(model="digits")
@@ -345,10 +344,10 @@ def test_install_puts_the_experiments_in_the_main_window(qtbot, tmp_path) -> Non
     window.resize(1600, 900)
     window.show()
     qtbot.waitUntil(lambda: window.live.model is not None, timeout=WAIT_MS)
-    window.live.input_mode = "centred"  # what LiveTrace gains in the integration
-    parts = install(window)
-    docks = {d.objectName() for d in window.findChildren(QDockWidget)}
-    assert {"dock_transforms", "dock_sweeps", "dock_record"} <= docks
+    parts = window.experiments  # the window installs them (app.experiments.install)
+    docks = {d.objectName(): d for d in window.findChildren(QDockWidget)}
+    assert {"dock_transforms", "dock_sweeps", "dock_record"} <= set(docks)
+    docks["dock_sweeps"].show()  # docks start hidden; a hidden sweep panel never sweeps
     menu = window.menuBar().findChild(QMenu, "experiments_menu")
     names = {a.objectName() for a in menu.actions()}
     assert {"act_as_drawn", "act_nudge_right", "act_record", "act_contact_sheet"} <= names
