@@ -333,12 +333,10 @@ def test_contact_sheet_of_the_experiment_through_the_live_model(qtbot, recorder_
 
 # ----- installed in the main window ---------------------------------------------------
 def test_install_puts_the_experiments_in_the_main_window(qtbot, tmp_path) -> None:
-    from PySide6.QtCore import QStandardPaths
     from PySide6.QtWidgets import QDockWidget, QMenu
 
     import app
 
-    QStandardPaths.setTestModeEnabled(True)  # the default folder: a throwaway one
     window = app.create_main_window(model="digits")
     qtbot.addWidget(window)
     window.resize(1600, 900)
