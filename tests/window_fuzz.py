@@ -6,7 +6,7 @@ caller reads the exit status. ``tests/test_window_fuzz.py`` runs it that way. Ea
 sequence is a few random actions — strokes that leave the canvas and come back,
 undo/redo/clear, eraser, pen sizes, model switches (also in the middle of a stroke),
 device switches (also to devices this machine does not have), resizes, presentation
-toggles, hovering over panels — followed by letting the event loop run. It prints one
+toggles, clicker keys, hovering over panels — followed by letting the event loop run. It prints one
 line, ``fuzz: N sequences, M actions, S s, models loaded: …``, and exits 0 if the window
 is still alive and answering at the end.
 """
@@ -93,6 +93,14 @@ class Fuzzer:
     def present(self) -> None:
         self.window.act_present.trigger()
 
+    def clicker(self) -> None:
+        """A presenter's clicker (on the stage) or the same keys on the desk."""
+        keys = [Qt.Key.Key_PageDown, Qt.Key.Key_PageUp, Qt.Key.Key_Space, Qt.Key.Key_Home,
+                Qt.Key.Key_B, Qt.Key.Key_Right, Qt.Key.Key_Left]
+        target = QApplication.focusWidget() or self.window.canvas
+        for _ in range(int(self.rng.integers(1, 6))):
+            QTest.keyClick(target, keys[int(self.rng.integers(len(keys)))])
+
     def hover(self) -> None:
         panels = self.window.panels()
         if not panels:
@@ -119,7 +127,8 @@ class Fuzzer:
             (0.05, self.switch_device),
             (0.04, self.resize),
             (0.02, self.present),
-            (0.14, self.hover),
+            (0.12, self.hover),
+            (0.04, self.clicker),
             (0.03, self.zoom),
         ]
         p = np.array([m[0] for m in moves])
