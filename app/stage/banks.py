@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QImage
 
-from app.stage.base import Frame, Hot, StageBase, centred, number_px, spread
+from app.stage.base import NUMBER, Frame, Hot, StageBase, centred, number_px, spread
 from app.stage.ink import Ink, slide
 from app.stage.look import Type, text_width
 from app.stage.maps import _stride
@@ -85,7 +85,7 @@ class FilterBankStage(StageBase):
         super().layout(body, t)
         g, lh = t.gap, t.line
         px = t.label_px
-        cell = max(text_width("-0.00", px) / 0.86, lh / 0.9)
+        cell = max(text_width(NUMBER, px) / 0.86, lh / 0.9)
         fw = self.kw * cell
         side = max(fw, min(body.height() - 2 * (lh + g) - self.kh * cell - 2 * g,
                            body.width() * 0.3))

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 
-from app.stage.ink import Ink
+from app.stage.ink import MINUS, Ink
 from app.stage.look import Type, fit_px, text_width
 
-NUMBER = "-0.00"  # the widest two-decimal value a cell must hold
+NUMBER = MINUS + "0.00"  # the widest two-decimal value a cell must hold
+INTEGER = MINUS + "1"  # the widest value of a ±1 grid
 FILL_W, FILL_H = 0.86, 0.9  # share of a cell a number may take: a margin keeps it readable
 ROW = 0.75  # numbers' cells are this much shorter than wide, like the slides' tables
 

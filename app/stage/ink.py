@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
-from app.stage.look import Look, Type, font, line_height, metrics, text_width
+from app.stage.look import Look, Type, fit_px, font, line_height, metrics, text_width
 from app.theme import DIVERGING_LUT, GREY_LUT
 
 
@@ -33,6 +33,9 @@ DIVERGING_ARGB, DIVERGING_LIGHT = _table(DIVERGING_LUT)
 GREY_ARGB, GREY_LIGHT = _table(GREY_LUT)
 
 
+MINUS = "\u2212"  # a real minus: as wide as a digit, where a hyphen is a dot from afar
+
+
 def slide(v: float) -> str:
     """Two decimals, cut (not rounded) the way the lecture's tables print them: 7/9 → 0.77.
 
@@ -40,11 +43,11 @@ def slide(v: float) -> str:
     """
     t = math.trunc(v * 100 + math.copysign(1e-3, v)) / 100
     s = f"{t:.2f}"
-    return s[1:] if s == "-0.00" else s
+    return "0.00" if s == "-0.00" else s.replace("-", MINUS)
 
 
 def integer(v: float) -> str:
-    return str(round(v))
+    return str(round(v)).replace("-", MINUS)
 
 
 def percent(p: float) -> str:
@@ -135,6 +138,10 @@ class Ink:
         if not text:
             return QRectF()
         w, h = text_width(text, px, bold), line_height(px, bold)
+        if role in ("number", "weight") and w > cell.width() > 0:
+            # an unexpectedly wide value: smaller type rather than a number cut off
+            px = fit_px(text, cell.width(), max(cell.height(), h), px, bold)
+            w, h = text_width(text, px, bold), line_height(px, bold)
         if align == "left":
             x = cell.left()
         elif align == "right":
@@ -282,7 +289,10 @@ class Ink:
                 self.numbers(rect, values, idx, light, px, fmt, name, role)
         self.lines(rect, rows, cols)
         if every > 1:
-            self.lines(rect, rows, cols, self.look.text, every, self.type.pen * 2.5)
+            # windows as separate blocks: a background-coloured gap between them
+            gap = max(3.0, 0.08 * rect.width() / cols)
+            self.lines(rect, rows, cols, self.look.background, every, gap)
+            self.outline(rect, self.look.text, self.type.pen * 1.5)
         else:
             self.outline(rect, self.look.text, self.type.pen * 1.5)
 
