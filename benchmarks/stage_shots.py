@@ -74,6 +74,7 @@ def ocr_numbers(stage, small_png: str, scale: float) -> tuple[int, int]:
 
     Each number's cell is cut out of the shrunk screenshot, turned dark-on-light (white
     digits on a dark cell are negated: tesseract reads only dark text) and read alone.
+    A minus read as a long dash and a highlight frame read as a bracket count as read.
     """
     import shutil
     import subprocess
@@ -88,12 +89,14 @@ def ocr_numbers(stage, small_png: str, scale: float) -> tuple[int, int]:
     y0 = stage.view.y()
     crops = []
     for s in numbers:
-        r = s.cell.adjusted(s.cell.width() * 0.1, s.cell.height() * 0.1,
-                            -s.cell.width() * 0.1, -s.cell.height() * 0.1)  # no grid lines
+        pad = s.rect.height() * 0.15  # the text's own box: no grid lines, no neighbours
+        r = s.rect.adjusted(-pad, -pad, pad, pad).intersected(s.cell)
         box = (int(r.left() * scale), int((r.top() + y0) * scale),
                int(r.right() * scale + 1), int((r.bottom() + y0) * scale + 1))
         cell = img.crop(box)
-        if np.median(np.asarray(cell)) < 128:
+        px = np.asarray(cell, np.float32)
+        lo, med, hi = np.percentile(px, [2, 50, 98])
+        if med - lo < hi - med:  # the background is the dark side: light text
             cell = ImageOps.invert(cell)
         cell = ImageOps.autocontrast(cell)
         crops.append(cell.resize((cell.width * 3, cell.height * 3), Image.LANCZOS))
@@ -106,8 +109,9 @@ def ocr_numbers(stage, small_png: str, scale: float) -> tuple[int, int]:
             lines.append(subprocess.run(["tesseract", f"{tmp}/{k}.png", "-", "--psm", "7"],
                                         capture_output=True, text=True).stdout.strip())
     def same(read: str, text: str) -> bool:
-        return read.replace(" ", "").replace("—", "-").replace("–", "-") == \
-            text.replace("\u2212", "-")
+        # A long minus comes back as a dash or two; an amber highlight frame as a bracket.
+        read = read.replace(" ", "").replace("—-", "-").replace("-—", "-").replace("—", "-")
+        return read.strip("[]|(),'‘’") == text.replace(" ", "").replace("\u2212", "-")
 
     read = sum(1 for s, ln in zip(numbers, lines) if same(ln, s.text))
     if os.environ.get("OCR_DEBUG"):

@@ -19,9 +19,9 @@ from app.stage.ink import MINUS, Ink
 from app.stage.look import Type, fit_px, text_width
 
 NUMBER = MINUS + "0.00"  # the widest two-decimal value a cell must hold
-INTEGER = MINUS + "1"  # the widest value of a ±1 grid
+INTEGER = MINUS + "10"  # ±1 grids: "−1" with room to spare, so neighbours never touch
 FILL_W, FILL_H = 0.86, 0.9  # share of a cell a number may take: a margin keeps it readable
-ROW = 0.75  # numbers' cells are this much shorter than wide, like the slides' tables
+ROW = 0.6  # numbers' cells are this much shorter than wide, like the slides' tables
 
 
 @dataclass

@@ -25,7 +25,11 @@ from app.theme import DIVERGING_LUT, GREY_LUT
 def _table(lut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rgb = lut[:, :3].astype(np.uint32)
     argb = (0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
-    light = (0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]) > 150
+    # black or white text, whichever contrasts more with the cell (WCAG luminance)
+    c = rgb / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    lum = lin @ np.array([0.2126, 0.7152, 0.0722])
+    light = (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05)  # True: dark text reads better
     return argb, light
 
 
