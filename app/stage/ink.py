@@ -216,7 +216,7 @@ class Ink:
     def thumb(self, rect: QRectF, sheet: QImage, i: int, h: int, w: int,
               role: str = "activity", label: str = "") -> None:
         self.p.drawImage(rect, sheet, QRectF(0, i * h, w, h))
-        self.painted.append(Painted(QRectF(rect), role, label))
+        self.painted.append(Painted(rect, role, label))  # layout rects are never mutated
 
     # ----- lines ----------------------------------------------------------------------
     def outline(self, rect: QRectF, color: str | None = None, width: float | None = None) -> None:
