@@ -90,7 +90,9 @@ def ocr_numbers(stage, small_png: str, scale: float) -> tuple[int, int]:
     crops = []
     for s in numbers:
         pad = s.rect.height() * 0.15  # the text's own box: no grid lines, no neighbours
-        r = s.rect.adjusted(-pad, -pad, pad, pad).intersected(s.cell)
+        inset = min(s.cell.width(), s.cell.height()) * 0.08  # clear of the grid lines
+        r = s.rect.adjusted(-pad, -pad, pad, pad).intersected(
+            s.cell.adjusted(inset, inset, -inset, -inset))
         box = (int(r.left() * scale), int((r.top() + y0) * scale),
                int(r.right() * scale + 1), int((r.bottom() + y0) * scale + 1))
         cell = img.crop(box)
