@@ -14,6 +14,7 @@ any text that is smaller than 1/45 of the height, sticks out of its box or overl
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -68,6 +69,58 @@ def problems(stage, height: int) -> list[str]:
     return out
 
 
+def ocr_numbers(stage, small_png: str, scale: float) -> tuple[int, int]:
+    """How many of the painted numbers tesseract reads back from the 960×540 shrink.
+
+    Each number's cell is cut out of the shrunk screenshot, turned dark-on-light (white
+    digits on a dark cell are negated: tesseract reads only dark text) and read alone.
+    A minus read as a long dash and a highlight frame read as a bracket count as read.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    from PIL import ImageOps
+
+    numbers = [s for s in stage.shown_numbers() if s.role == "number"]
+    if not numbers or not shutil.which("tesseract"):
+        return 0, len(numbers)
+    img = Image.open(small_png).convert("L")
+    y0 = stage.view.y()
+    crops = []
+    for s in numbers:
+        pad = s.rect.height() * 0.15  # the text's own box: no grid lines, no neighbours
+        inset = min(s.cell.width(), s.cell.height()) * 0.08  # clear of the grid lines
+        r = s.rect.adjusted(-pad, -pad, pad, pad).intersected(
+            s.cell.adjusted(inset, inset, -inset, -inset))
+        box = (int(r.left() * scale), int((r.top() + y0) * scale),
+               int(r.right() * scale + 1), int((r.bottom() + y0) * scale + 1))
+        cell = img.crop(box)
+        px = np.asarray(cell, np.float32)
+        lo, med, hi = np.percentile(px, [2, 50, 98])
+        if med - lo < hi - med:  # the background is the dark side: light text
+            cell = ImageOps.invert(cell)
+        cell = ImageOps.autocontrast(cell)
+        crops.append(cell.resize((cell.width * 3, cell.height * 3), Image.LANCZOS))
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, c in enumerate(crops):
+            sheet = Image.new("L", (c.width + 40, c.height + 40), 255)
+            sheet.paste(c, (20, 20))
+            sheet.save(f"{tmp}/{k}.png")
+            lines.append(subprocess.run(["tesseract", f"{tmp}/{k}.png", "-", "--psm", "7"],
+                                        capture_output=True, text=True).stdout.strip())
+    def same(read: str, text: str) -> bool:
+        # A long minus comes back as a dash or two; an amber highlight frame as a bracket.
+        read = read.replace(" ", "").replace("—-", "-").replace("-—", "-").replace("—", "-")
+        return read.strip("[]|(),'‘’") == text.replace(" ", "").replace("\u2212", "-")
+
+    read = sum(1 for s, ln in zip(numbers, lines) if same(ln, s.text))
+    if os.environ.get("OCR_DEBUG"):
+        print([(s.text, ln) for s, ln in zip(numbers, lines) if not same(ln, s.text)])
+    return read, len(numbers)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="/work/shots")
@@ -75,6 +128,7 @@ def main() -> int:
     ap.add_argument("--models", default="xo-toy,xo,digits")
     ap.add_argument("--repeat", type=int, default=30, help="timed runs per stage")
     ap.add_argument("--blank", action="store_true", help="also shoot the empty canvas")
+    ap.add_argument("--ocr", action="store_true", help="read the numbers back with tesseract")
     args = ap.parse_args()
 
     from PySide6.QtCore import Qt
@@ -92,6 +146,8 @@ def main() -> int:
         win.resize(w, h)
         win.show()
     else:
+        # Full screen; without a window manager (bare Xvfb) also ask for the screen's size.
+        win.setGeometry(qapp.primaryScreen().geometry())
         win.showFullScreen()
     for _ in range(20):
         qapp.processEvents()
@@ -128,8 +184,12 @@ def main() -> int:
                            Qt.TransformationMode.SmoothTransformation).save(f"{base}_960.png")
                 bad = problems(stage, h)
                 nums = len(stage.shown_numbers())
+                ocr = ""
+                if args.ocr:
+                    read, total = ocr_numbers(stage, f"{base}_960.png", SMALL[0] / w)
+                    ocr = f"  OCR {read}/{total}"
                 print(f"{name:7s} {i + 1:2d}.{page + 1} {statistics.median(times) * 1e3:6.2f} ms"
-                      f"  {nums:4d} numbers  {title}" + (f"  !! {bad[:4]}" if bad else ""))
+                      f"  {nums:4d} numbers{ocr}  {title}" + (f"  !! {bad[:4]}" if bad else ""))
                 if args.blank:
                     stage.set_trace(empty, blank=True)
                     qapp.processEvents()

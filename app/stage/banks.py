@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QImage
 
-from app.stage.base import Frame, Hot, StageBase, centred, number_px, spread
+from app.stage.base import NUMBER, Frame, Hot, StageBase, centred, number_px, spread
 from app.stage.ink import Ink, slide
 from app.stage.look import Type, text_width
 from app.stage.maps import _stride
@@ -85,7 +85,7 @@ class FilterBankStage(StageBase):
         super().layout(body, t)
         g, lh = t.gap, t.line
         px = t.label_px
-        cell = max(text_width("-0.00", px) / 0.86, lh / 0.9)
+        cell = max(text_width(NUMBER, px) / 0.86, lh / 0.9)
         fw = self.kw * cell
         side = max(fw, min(body.height() - 2 * (lh + g) - self.kh * cell - 2 * g,
                            body.width() * 0.3))
@@ -164,6 +164,7 @@ class KernelSumStage(StageBase):
         self.subtitle = (f"every input map gets its own {self.kh}×{self.kw} kernel; the "
                          "results are summed into one new map — pick a map on the right")
         self.wlim = float(np.abs(self.w).max()) or 1.0
+        self._kernels: dict[int, QImage] = {}
 
     @property
     def shape(self) -> str:
@@ -215,7 +216,9 @@ class KernelSumStage(StageBase):
         ink.fit_text(self.lab_in, (f"{self.n_in} input maps, each ⊗ its own kernel",
                                    f"{self.n_in} maps ⊗ kernels", f"{self.n_in} maps"),
                      t.label_px)
-        kernels = ink.sheet(self.w[o], -self.wlim, self.wlim)
+        kernels = self._kernels.get(o)
+        if kernels is None:  # weights do not change: one sheet per chosen map, kept
+            kernels = self._kernels[o] = ink.sheet(self.w[o], -self.wlim, self.wlim)
         xin = None
         if x is not None:
             xin = ink.sheet(x, -f.limits.act(self.i_in, x), f.limits.act(self.i_in, x))

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 
-from app.stage.ink import Ink
+from app.stage.ink import MINUS, Ink
 from app.stage.look import Type, fit_px, text_width
 
-NUMBER = "-0.00"  # the widest two-decimal value a cell must hold
+NUMBER = MINUS + "0.00"  # the widest two-decimal value a cell must hold
+INTEGER = MINUS + "1"  # the widest value of a ±1 grid
 FILL_W, FILL_H = 0.86, 0.9  # share of a cell a number may take: a margin keeps it readable
-ROW = 0.75  # numbers' cells are this much shorter than wide, like the slides' tables
+ROW = 0.6  # numbers' cells are this much shorter than wide, like the slides' tables
 
 
 @dataclass
@@ -129,8 +130,12 @@ class StageBase:
 
 # ----- layout helpers ---------------------------------------------------------------------
 def number_px(cell_w: float, cell_h: float, t: Type, template: str = NUMBER) -> int:
-    """The type size for numbers in cells of ``cell_w``×``cell_h``."""
-    return fit_px(template, FILL_W * cell_w, FILL_H * cell_h, cap=t.title_px)
+    """The type size for numbers in cells of ``cell_w``×``cell_h``.
+
+    A short number ("−1") gets a wider margin: a row of "−1−1−1" must not read as one.
+    """
+    fill = FILL_W if len(template) > 3 else 0.7
+    return fit_px(template, fill * cell_w, FILL_H * cell_h, cap=t.title_px)
 
 
 def cell_for(px: int, template: str = NUMBER, aspect: float = ROW) -> float:

@@ -58,7 +58,8 @@ def build_stages(trace) -> list[StageBase]:
         elif kind == "votes":
             src = next((layers[k] for k in range(i - 1, -1, -1) if _spatial(layers[k])), None)
             rows = src.output.shape[0] if src is not None else 1
-            stages.append(VotesStage(i - 1, i, layers, rows, classes))
+            nonneg = src is not None and src.kind == "relu"
+            stages.append(VotesStage(i - 1, i, layers, rows, classes, nonneg))
         elif kind == "dense":
             relu = i + 1 if i + 1 < n and layers[i + 1].kind == "relu" else None
             last = relu is None and lay.output.size == len(classes) and (
@@ -75,5 +76,5 @@ def build_stages(trace) -> list[StageBase]:
         elif kind == "softmax":
             stages.append(ProbabilityStage(i, layers, classes))
         i += 1
-    stages.append(AnswerStage(classes))
+    stages.append(AnswerStage(classes, votes=any(lay.kind == "votes" for lay in layers)))
     return stages

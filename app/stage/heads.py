@@ -12,8 +12,8 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 
-from app.stage.base import ROW, Frame, StageBase, number_px, spread
-from app.stage.ink import Ink, Painted, percent, slide
+from app.stage.base import NUMBER, ROW, Frame, StageBase, number_px, spread
+from app.stage.ink import MINUS, Ink, Painted, percent
 from app.stage.look import Type, fit_px, line_height, text_width
 
 
@@ -25,14 +25,22 @@ def _total(v: float) -> str:
     return f"{v:.2f}"
 
 
+def score(v: float) -> str:
+    """A logit with a sign and about three significant digits (+0.42, -12.3, +153)."""
+    a = abs(v)
+    s = f"{v:+.2f}" if a < 9.995 else f"{v:+.1f}" if a < 99.95 else f"{v:+.0f}"
+    return s.replace("-", MINUS)
+
+
 class VotesStage(StageBase):
     """Every value casts a weighted vote for each class; the totals give the shares."""
 
     short = "votes"
 
     def __init__(self, i_in: int, i_votes: int, layers: list, rows: int,
-                 classes: list[str]) -> None:
+                 classes: list[str], nonneg: bool = False) -> None:
         super().__init__()
+        self.template = "0.00" if nonneg else NUMBER  # after a ReLU there is no minus sign
         self.i_in, self.i_votes = i_in, i_votes
         self.name, self.in_name = layers[i_votes].name, layers[i_in].name
         self.weights = np.asarray(layers[i_votes].weights, np.float32)
@@ -62,15 +70,15 @@ class VotesStage(StageBase):
         g, lh, px = t.gap, t.line, t.label_px
         names = ["values", *[f"→ {c}" for c in self.classes]]
         self.left_w = max(text_width(s, px) for s in names) + 2 * g
-        self.right_w = text_width("= -0.00", px) + 2 * g
+        self.right_w = text_width("= " + NUMBER, px) + 2 * g
         vote_h = 0.5  # vote rows are colour only: shorter than the numbered value rows
         arith = self._arith(["0.00"] * self.k, ["100%"] * self.k, 0)[0]
         self.arith_px = max(t.min_px, min(t.title_px, fit_px(arith, body.width(), 3 * lh, 999)))
         arith_h = self.k * line_height(self.arith_px) * 1.15
-        fixed_h = lh + g + self.k * 2 * g + 2 * g + arith_h
+        fixed_h = lh + g + lh + self.k * 2 * g + 2 * g + arith_h
         c = min((body.width() - self.left_w - self.right_w) / self.cols,
                 (body.height() - fixed_h) / (self.rows * (ROW + self.k * vote_h)))
-        self.px = number_px(c, c * ROW, t)
+        self.px = number_px(c, c * ROW, t, self.template)
         gw = self.cols * c
         total_h = fixed_h + self.rows * c * (ROW + self.k * vote_h)
         top = body.center().y() - total_h / 2
@@ -79,7 +87,8 @@ class VotesStage(StageBase):
         y = top + lh + g
         self.values = QRectF(x, y, gw, self.rows * c * ROW)
         self.blocks = []
-        y = self.values.bottom() + 2 * g
+        self.vote_header = QRectF(x, self.values.bottom() + g, gw, lh)
+        y = self.vote_header.bottom() + g
         for _ in range(self.k):
             self.blocks.append(QRectF(x, y, gw, self.rows * c * vote_h))
             y += self.rows * c * vote_h + 2 * g
@@ -106,10 +115,16 @@ class VotesStage(StageBase):
         lim = 1.0 if v is None else f.limits.act(self.i_in, v)
         ink.grid(self.values, vals, self.rows, self.cols, lo=-lim, hi=lim, px=self.px,
                  name=f"{self.in_name}[0]")
-        wmax = float(np.abs(self.weights).max()) * lim or 1.0
+        prods = None if vals is None else vals[None] * self.weights.reshape(
+            self.k, self.rows, self.cols)
+        # the votes' own colour scale: a vote is a small share of a value
+        plim = 1.0 if prods is None else f.limits.act(-1 - self.i_votes, prods)
         for k, block in enumerate(self.blocks):
-            prod = None if vals is None else vals * self.weights[k].reshape(self.rows, self.cols)
-            ink.grid(block, prod, self.rows, self.cols, lo=-wmax, hi=wmax)
+            ink.grid(block, None if prods is None else prods[k], self.rows, self.cols,
+                     lo=-plim, hi=plim)
+        ink.fit_text(self.vote_header, ("each cell: the value × its vote weight for the class "
+                                        "(darker = a bigger vote)", "value × vote weight"),
+                     t.label_px, color=ink.look.dim, bold=False)
         if votes is None:
             return
         vt = [_total(float(x)) for x in votes]
@@ -209,8 +224,7 @@ class DenseStage(StageBase):
 class _Columns(StageBase):
     """One labelled column per class: a number on top, a bar, the class name below."""
 
-    fmt = staticmethod(slide)
-    template = "-00.00"
+    template = "+00.0"
 
     def __init__(self, i: int, classes: list[str]) -> None:
         super().__init__()
@@ -278,7 +292,7 @@ class ScoresStage(_Columns):
                 continue
             v = float(z[k])
             self.bar(ink, area, 0.5 * v / lim, 0.5, ink.look.accent if k == win else ink.look.bar)
-            ink.text(top, f"{v:+.2f}", self.num_px, role="number", label=f"{self.name}[{k}]",
+            ink.text(top, score(v), self.num_px, role="number", label=f"{self.name}[{k}]",
                      value=v, color=ink.look.accent if k == win else None)
 
 
@@ -323,9 +337,10 @@ class AnswerStage(StageBase):
     titles = ("The answer", "Answer")
     subtitle = "the class with the largest share"
 
-    def __init__(self, classes: list[str]) -> None:
+    def __init__(self, classes: list[str], votes: bool = False) -> None:
         super().__init__()
         self.classes = list(classes)
+        self.what = "of the votes" if votes else "sure"
 
     @property
     def shape(self) -> str:
@@ -336,7 +351,8 @@ class AnswerStage(StageBase):
         g = t.gap
         word = max(self.classes, key=len)
         self.big_px = fit_px(word, body.width() * 0.45, body.height() * 0.55, 10_000)
-        self.pct_px = fit_px("100% sure", body.width() * 0.45, body.height() * 0.25, 10_000)
+        self.pct_px = fit_px(f">99% {self.what}", body.width() * 0.45, body.height() * 0.25,
+                             10_000)
         self.rest_px = max(t.min_px, min(t.title_px, t.label_px * 3 // 2))
         bh, ph = line_height(self.big_px), line_height(self.pct_px)
         rh = line_height(self.rest_px) * 1.2
@@ -357,7 +373,7 @@ class AnswerStage(StageBase):
         win = int(order[0])
         ink.text(self.big, self.classes[win], self.big_px, align="right", color=ink.look.accent,
                  role="number", label="answer", value=float(p[win]))
-        ink.text(self.pct, f"{percent(float(p[win]))} sure", self.pct_px, align="left",
+        ink.text(self.pct, f"{percent(float(p[win]))} {self.what}", self.pct_px, align="left",
                  role="number", label="answer%", value=float(p[win]))
         for j, cell in enumerate(self.rest):
             k = int(order[j + 1])

@@ -18,19 +18,26 @@ import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
-from app.stage.look import Look, Type, font, line_height, metrics, text_width
+from app.stage.look import Look, Type, fit_px, font, line_height, metrics, text_width
 from app.theme import DIVERGING_LUT, GREY_LUT
 
 
 def _table(lut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rgb = lut[:, :3].astype(np.uint32)
     argb = (0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
-    light = (0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]) > 150
+    # black or white text, whichever contrasts more with the cell (WCAG luminance)
+    c = rgb / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    lum = lin @ np.array([0.2126, 0.7152, 0.0722])
+    light = (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05)  # True: dark text reads better
     return argb, light
 
 
 DIVERGING_ARGB, DIVERGING_LIGHT = _table(DIVERGING_LUT)
 GREY_ARGB, GREY_LIGHT = _table(GREY_LUT)
+
+
+MINUS = "\u2212"  # a real minus: as wide as a digit, where a hyphen is a dot from afar
 
 
 def slide(v: float) -> str:
@@ -40,11 +47,11 @@ def slide(v: float) -> str:
     """
     t = math.trunc(v * 100 + math.copysign(1e-3, v)) / 100
     s = f"{t:.2f}"
-    return s[1:] if s == "-0.00" else s
+    return "0.00" if s == "-0.00" else s.replace("-", MINUS)
 
 
 def integer(v: float) -> str:
-    return str(round(v))
+    return str(round(v)).replace("-", MINUS)
 
 
 def percent(p: float) -> str:
@@ -135,6 +142,10 @@ class Ink:
         if not text:
             return QRectF()
         w, h = text_width(text, px, bold), line_height(px, bold)
+        if role in ("number", "weight") and w > cell.width() > 0:
+            # an unexpectedly wide value: smaller type rather than a number cut off
+            px = fit_px(text, cell.width(), max(cell.height(), h), px, bold)
+            w, h = text_width(text, px, bold), line_height(px, bold)
         if align == "left":
             x = cell.left()
         elif align == "right":
@@ -205,7 +216,7 @@ class Ink:
     def thumb(self, rect: QRectF, sheet: QImage, i: int, h: int, w: int,
               role: str = "activity", label: str = "") -> None:
         self.p.drawImage(rect, sheet, QRectF(0, i * h, w, h))
-        self.painted.append(Painted(QRectF(rect), role, label))
+        self.painted.append(Painted(rect, role, label))  # layout rects are never mutated
 
     # ----- lines ----------------------------------------------------------------------
     def outline(self, rect: QRectF, color: str | None = None, width: float | None = None) -> None:
@@ -282,7 +293,10 @@ class Ink:
                 self.numbers(rect, values, idx, light, px, fmt, name, role)
         self.lines(rect, rows, cols)
         if every > 1:
-            self.lines(rect, rows, cols, self.look.text, every, self.type.pen * 2.5)
+            # windows as separate blocks: a background-coloured gap between them
+            gap = max(3.0, 0.08 * rect.width() / cols)
+            self.lines(rect, rows, cols, self.look.background, every, gap)
+            self.outline(rect, self.look.text, self.type.pen * 1.5)
         else:
             self.outline(rect, self.look.text, self.type.pen * 1.5)
 

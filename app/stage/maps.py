@@ -11,7 +11,18 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 
-from app.stage.base import ROW, Frame, Hot, StageBase, centred, label_cells, number_px, spread
+from app.stage.base import (
+    INTEGER,
+    NUMBER,
+    ROW,
+    Frame,
+    Hot,
+    StageBase,
+    centred,
+    label_cells,
+    number_px,
+    spread,
+)
 from app.stage.ink import GREY_ARGB, GREY_LIGHT, Ink, integer, slide
 from app.stage.look import Type, text_width
 
@@ -49,7 +60,7 @@ class InputStage(StageBase):
         )
         self.subtitle = ("+1 where there is ink, −1 where there is none" if self.signed else
                          f"{_count(n)} pixels, each a number from 0 (black) to 1 (white ink)")
-        self.legend = (("1 = ink", "-1 = no ink") if self.signed else
+        self.legend = (("1 = ink", "\u22121 = no ink") if self.signed else
                        ("1 = white ink", "0 = black"))
         self.caption = (f"{self.h} × {self.w} = {_count(n)} numbers" if self.numeric else
                         f"{self.h} × {self.w} = {_count(n)} pixels")
@@ -73,7 +84,7 @@ class InputStage(StageBase):
         self.legend_cells = [QRectF(self.grid_rect.right() + 2 * g,
                                     self.grid_rect.center().y() + (k - 1) * lh * 1.3,
                                     legend_w - 2 * g, lh) for k in range(2)] if legend_w else []
-        self.px = number_px(side, side, t, "-1" if self.ints else "-0.00") if self.numeric else 0
+        self.px = number_px(side, side, t, INTEGER if self.ints else NUMBER) if self.numeric else 0
         self.side = side
 
     def paint(self, ink: Ink, f: Frame, page: int) -> None:
@@ -172,7 +183,8 @@ class MatchStage(StageBase):
             for j, ch in enumerate(self.page_units(p)):
                 grids = self.slots[j][0]
                 self._hots[p] += [Hot(grids[-1], self.block, ch), Hot(grids[-2], self.block, ch)]
-        self.px_feature = number_px(sq, sq, t, "-1" if self.scaled else "-0.00")
+        self.px_feature = number_px(sq, sq, t, INTEGER if self.scaled else NUMBER)
+        self.px_input = number_px(sq, sq, t, INTEGER)
 
     def paint(self, ink: Ink, f: Frame, page: int) -> None:
         t = ink.type
@@ -188,7 +200,7 @@ class MatchStage(StageBase):
                 ink.fit_text(cell, (op,), t.title_px)
             if self.full:
                 ink.grid(grids[0], None if x is None else x[0], self.ih, self.iw,
-                         px=self.px, fmt=integer, name="input[0]")
+                         px=self.px_input, fmt=integer, name="input[0]")
             ink.grid(grids[-2], self.shown_weights[ch, 0], self.kh, self.kw,
                      lo=-np.abs(self.shown_weights).max(), hi=np.abs(self.shown_weights).max(),
                      px=self.px_feature, fmt=integer if self.scaled else slide,
@@ -309,10 +321,11 @@ class PoolNumbersStage(StageBase):
             if src is not None:
                 rows, cols = pool_argmax(src[ch], self.s, self.ph, self.pw)
                 cw, chh = grid.width() / self.w, grid.height() / self.h
-                for r, c in zip(rows.ravel().tolist(), cols.ravel().tolist()):
-                    ink.outline(QRectF(grid.left() + c * cw, grid.top() + r * chh, cw, chh)
-                                .adjusted(t.pen * 2, t.pen * 2, -t.pen * 2, -t.pen * 2),
-                                ink.look.accent, t.pen * 3)
+                inset = max(3.0, 0.08 * cw)
+                ink.outlines([QRectF(grid.left() + c * cw, grid.top() + r * chh, cw, chh)
+                              .adjusted(inset, inset, -inset, -inset)
+                              for r, c in zip(rows.ravel().tolist(), cols.ravel().tolist())],
+                             ink.look.accent, max(t.pen * 3, 0.06 * cw))
             if self.per_page > 1 and ch == f.channel(self.block, self.units):
                 ink.outline(pooled.adjusted(-t.gap / 2, -t.gap / 2, t.gap / 2, t.gap / 2),
                             ink.look.accent, t.pen * 3)
@@ -341,35 +354,51 @@ class ReluNumbersStage(StageBase):
         return f"{self.units} × {self.h}×{self.w}"
 
     def layout(self, body: QRectF, t: Type) -> None:
+        """All maps in columns (before above after) if they fit; else one map a page,
+        before → after side by side."""
         super().layout(body, t)
         g, lh = t.gap, t.line
         side_w = max(text_width(s, t.label_px) for s in ("before", "after")) + 2 * g
-        fixed_h = 3 * lh + 3 * g + 2 * lh  # column label, arrow with its label, summary
-        for k in (self.units, 1):
-            c = min((body.width() - 2 * side_w - (k - 1) * 3 * g) / (k * self.w),
-                    (body.height() - fixed_h) / (2 * self.h * ROW))
-            px = number_px(c, c * ROW, t)
-            if px >= t.min_px:
-                break
+        k = self.units
+        c = min((body.width() - 2 * side_w - (k - 1) * 3 * g) / (k * self.w),
+                (body.height() - 5 * lh - 3 * g) / (2 * self.h * ROW))
+        self.stacked = number_px(c, c * ROW, t) >= t.min_px
+        self.slots, self.side_cells = [], []
+        if self.stacked:
+            gw, gh = self.w * c, self.h * c * ROW
+            total_h = lh + g + gh + 2 * lh + gh + g + lh
+            top = body.center().y() - total_h / 2
+            for col in spread([gw] * k, [3 * g] * (k - 1), body, top, total_h):
+                before = QRectF(col.left(), top + lh + g, gw, gh)
+                after = QRectF(col.left(), before.bottom() + 2 * lh, gw, gh)
+                self.slots.append((before, after,
+                                   QPointF(before.center().x(), before.bottom() + g),
+                                   QPointF(before.center().x(), after.top() - g)))
+            labels = label_cells([sl[0] for sl in self.slots], top, lh, body)
+            self.labels = [(cell, None) for cell in labels]
+            x0 = self.slots[0][0].left()
+            if x0 - side_w >= body.left():
+                self.side_cells = [QRectF(x0 - side_w, r.top(), side_w - g, r.height())
+                                   for r in self.slots[0][:2]]
+        else:
+            k = 1
+            arrow = 3 * t.min_px
+            c = min((body.width() - arrow) / (2 * self.w),
+                    (body.height() - 2 * lh - 2 * g) / (self.h * ROW))
+            gw, gh = self.w * c, self.h * c * ROW
+            top = body.center().y() - (lh + g + gh + g + lh) / 2
+            before, after = spread([gw, gw], [arrow], body, top + lh + g, gh)
+            y = before.center().y()
+            self.slots.append((before, after, QPointF(before.right() + g, y),
+                               QPointF(after.left() - g, y)))
+            self.labels = list(zip(label_cells([before, after], top, lh, body),
+                                   ("before", "after")))
         self.set_per_page(k)
-        self.px = px
-        gw, gh = self.w * c, self.h * c * ROW
-        total_h = lh + g + gh + 2 * lh + gh + g + lh
-        top = body.center().y() - total_h / 2
-        cols = spread([gw] * k, [3 * g] * (k - 1), body, top, total_h)
-        self.slots = []
-        for col in cols:
-            before = QRectF(col.left(), top + lh + g, gw, gh)
-            after = QRectF(col.left(), before.bottom() + 2 * lh, gw, gh)
-            self.slots.append((before, after))
-        self.labels = label_cells([s[0] for s in self.slots], top, lh, body)
-        x0 = cols[0].left()
-        self.side_cells = ([QRectF(x0 - side_w, s.top(), side_w - g, s.height())
-                            for s in self.slots[0]] if x0 - side_w >= body.left() else [])
+        self.px = number_px(c, c * ROW, t)
         self.summary = QRectF(body.left(), self.slots[0][1].bottom() + g, body.width(), lh)
         for p in range(self.pages):
             for j, ch in enumerate(self.page_units(p)):
-                self._hots[p] += [Hot(r, self.block, ch) for r in self.slots[j]]
+                self._hots[p] += [Hot(r, self.block, ch) for r in self.slots[j][:2]]
 
     def paint(self, ink: Ink, f: Frame, page: int) -> None:
         t = ink.type
@@ -379,21 +408,25 @@ class ReluNumbersStage(StageBase):
             ink.fit_text(cell, (text,), t.label_px, align="right")
         units = self.page_units(page)
         for j, ch in enumerate(units):
-            before, after = self.slots[j]
-            ink.fit_text(self.labels[j], (f"feature {ch + 1}", f"{ch + 1}"), t.label_px)
-            ink.arrow(QPointF(before.center().x(), before.bottom() + t.gap),
-                      QPointF(before.center().x(), after.top() - t.gap))
+            before, after, a, b = self.slots[j]
+            if self.stacked:
+                ink.fit_text(self.labels[j][0], (f"feature {ch + 1}", f"{ch + 1}"), t.label_px)
+            else:
+                ink.fit_text(self.labels[0][0], (f"feature {ch + 1}: before", "before"),
+                             t.label_px)
+                ink.fit_text(self.labels[1][0], ("after ReLU", "after"), t.label_px)
+            ink.arrow(a, b)
             ink.grid(before, None if src is None else src[ch], self.h, self.w, lo=-lim, hi=lim,
                      px=self.px, name=f"{self.src_name}[{ch}]")
             ink.grid(after, None if out is None else out[ch], self.h, self.w, lo=-lim, hi=lim,
                      px=self.px, name=f"{self.name}[{ch}]")
             if src is not None:
                 cw, chh = before.width() / self.w, before.height() / self.h
-                for r, c in zip(*np.nonzero(src[ch] < 0)):
-                    for g in (before, after):
-                        ink.outline(QRectF(g.left() + c * cw, g.top() + r * chh, cw, chh)
-                                    .adjusted(t.pen * 2, t.pen * 2, -t.pen * 2, -t.pen * 2),
-                                    ink.look.accent, t.pen * 3)
+                inset = max(3.0, 0.08 * cw)
+                ink.outlines([QRectF(g.left() + c * cw, g.top() + r * chh, cw, chh)
+                              .adjusted(inset, inset, -inset, -inset)
+                              for r, c in zip(*np.nonzero(src[ch] < 0)) for g in (before, after)],
+                             ink.look.accent, max(t.pen * 3, 0.06 * cw))
             if self.per_page > 1 and ch == f.channel(self.block, self.units):
                 ink.outline(QRectF(before.left(), before.top(), before.width(),
                                    after.bottom() - before.top())

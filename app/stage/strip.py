@@ -116,7 +116,7 @@ class PipelineStrip(QWidget):
                 ink.text(QRectF(inner.left(), mid, inner.width(), lh), shape, px, bold=False,
                          color=look.on_accent if lit else look.dim)
             else:
-                ink.text(inner, name if self._mode == "names" else str(i + 1), px, color=color)
+                ink.text(inner, str(i + 1) if self._mode == "numbers" else name, px, color=color)
             if i + 1 < len(self.boxes):
                 y = box.center().y()
                 ink.arrow(QPointF(box.right() + 2, y), QPointF(self.boxes[i + 1].left() - 2, y),

@@ -42,8 +42,10 @@ class _View(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
-        ink = self._stage._paint(p)
-        p.end()
+        try:  # an exception must not leave the painter open: Qt would crash on the next paint
+            ink = self._stage._paint(p)
+        finally:
+            p.end()
         self.records, self.painted = ink.records, ink.painted
         self.paints += 1
 
@@ -71,7 +73,7 @@ class Stage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("stage")
-        self.setMinimumSize(320, 200)
+        self.setMinimumSize(640, 360)  # below this no page can hold a readable 7×7 table
         self._trace = None
         self._blank = True
         self._structure: tuple | None = None
@@ -209,11 +211,11 @@ class Stage(QWidget):
         self._stages = build_stages(trace)
         self._limits = Limits()
         self._selection = {}
-        self.strip.set_items([(st.short, st.shape) for st in self._stages])
-        self._layout_stages()
         old = self._index
         self._index = min(self._index, len(self._stages) - 1)
         self._page = 0
+        self.strip.set_items([(st.short, st.shape) for st in self._stages])
+        self._layout_stages()
         self.strip.set_current(self._index)
         if self._index != old:
             self.stage_changed.emit(self._index)
