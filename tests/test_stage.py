@@ -16,7 +16,7 @@ from PySide6.QtCore import QPoint, Qt
 from app.stage import Stage
 from app.stage.ink import slide
 from engine import PRESETS, load_model
-from engine.seed import SEED_MAP_DIAGONAL
+from engine.lecture import SEED_MAP_DIAGONAL
 
 SIZES = [(1280, 720), (1920, 1080), (3840, 2160)]
 MODELS = ["xo-toy", "xo", "digits"]
