@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from engine.files import write_bytes_atomic
+
 if TYPE_CHECKING:
     from engine.model import Model
 
@@ -111,42 +113,6 @@ def _reason(exc: OSError, folder: Path) -> str:
     return f"cannot write to {folder}: {exc.strerror or exc}"
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (where the platform can open folders)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # Windows cannot open a folder; NTFS journals renames itself
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` all at once: temp file beside it, fsync, rename.
-
-    A reader (or a process started after a kill -9) sees the old file or the new one,
-    never part of one. Raises ``OSError``; the temp file is removed on failure.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
-    _fsync_folder(path.parent)
-
-
 def png_bytes(raster: np.ndarray) -> bytes:
     """A canvas raster (uint8, or float in [0, 1]) as 8-bit grey PNG bytes."""
     a = np.asarray(raster)
@@ -183,7 +149,7 @@ class Recorder:
         self._lines = _read_lines(self.folder / INDEX)
         self._sweep_temps()
         try:
-            write_atomic(self.folder / f".write-test-{os.getpid()}", b"")
+            write_bytes_atomic(self.folder / f".write-test-{os.getpid()}", b"")
             (self.folder / f".write-test-{os.getpid()}").unlink()
         except OSError as exc:
             raise ExperimentError(_reason(exc, self.folder)) from None
@@ -237,9 +203,9 @@ class Recorder:
         line = json.dumps(asdict(row), ensure_ascii=False)
         data = png_bytes(raster)
         try:
-            write_atomic(self.folder / name, data)  # the drawing first …
+            write_bytes_atomic(self.folder / name, data)  # the drawing first …
             text = "".join(s + "\n" for s in [*self._lines, line])
-            write_atomic(self.folder / INDEX, text.encode("utf-8"))  # … then the row
+            write_bytes_atomic(self.folder / INDEX, text.encode("utf-8"))  # … then the row
         except OSError as exc:
             raise ExperimentError(_reason(exc, self.folder)) from None
         self._lines.append(line)
@@ -462,7 +428,7 @@ def save_contact_sheet(sheet: Sheet, path: str | Path) -> Path:
     buf = io.BytesIO()
     sheet.image.save(buf, format="PNG")
     try:
-        write_atomic(path, buf.getvalue())
+        write_bytes_atomic(path, buf.getvalue())
     except OSError as exc:
         raise ExperimentError(_reason(exc, path.parent)) from None
     return path

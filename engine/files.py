@@ -186,7 +186,7 @@ def write_atomic(path: str | Path, fill: Callable[[Path], object]) -> Path:
     path = Path(path)
     tmp = temp_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # No mkdir: a folder that vanished (a removed drive) must fail, not be recreated.
         fill(tmp)
         fsync_file(tmp)
         os.replace(tmp, path)

@@ -267,22 +267,21 @@ class LayerPanel(QFrame):
         self.box.addItem(self.image)
         self.numbers = NumbersItem()
         self.box.addItem(self.numbers)
-        self.marker = QGraphicsRectItem()  # the hovered cell, on its own map
-        pen = pg.mkPen(ACCENT, width=3)
-        pen.setCosmetic(True)
-        self.marker.setPen(pen)
-        self.marker.setZValue(20)
-        self.marker.hide()
-        self.box.addItem(self.marker)
-        self.channel_marker = QGraphicsRectItem()  # the followed channel, on every panel
-        pen = pg.mkPen(ACCENT, width=3)
-        pen.setCosmetic(True)
-        self.channel_marker.setPen(pen)
-        self.channel_marker.setZValue(15)
-        self.channel_marker.hide()
-        self.box.addItem(self.channel_marker)
+        self.marker = self.add_outline(width=3, z=20)  # the hovered cell, on its own map
+        self.channel_marker = self.add_outline(width=3, z=15)  # the followed channel
         self.limit = 1e-6
         self._current: np.ndarray | None = None  # the mosaic tiles' source, (count, h, w)
+
+    def add_outline(self, width: int, z: float) -> QGraphicsRectItem:
+        """A hidden amber rectangle over the mosaic (a marked cell, channel or window)."""
+        item = QGraphicsRectItem()
+        pen = pg.mkPen(ACCENT, width=width)
+        pen.setCosmetic(True)  # the same thickness however far the view is zoomed
+        item.setPen(pen)
+        item.setZValue(z)
+        item.hide()
+        self.box.addItem(item)
+        return item
 
     def set_help(self, text: str) -> None:
         """What this panel shows, as the title's tooltip (never over the values)."""

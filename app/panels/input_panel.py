@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from app.mosaic import Mosaic
 from app.panels.base import LayerPanel, Window
-from app.theme import ACCENT, GREY_LUT
+from app.theme import GREY_LUT
 
 
 class InputPanel(LayerPanel):
@@ -21,13 +20,7 @@ class InputPanel(LayerPanel):
         self.set_mosaic(Mosaic(1, h, w, gap=0))
         # The toy's grid is ±1 (background -1); the MNIST-style input is [0, 1].
         self.signed = bool(layer.output.min() < 0)
-        self.outline = pg.QtWidgets.QGraphicsRectItem()
-        pen = pg.mkPen(ACCENT, width=4)
-        pen.setCosmetic(True)
-        self.outline.setPen(pen)
-        self.outline.setZValue(10)
-        self.outline.hide()
-        self.box.addItem(self.outline)
+        self.outline = self.add_outline(width=4, z=10)  # what a hovered cell looks at
         self.set_help("The drawing as the network receives it: cropped, scaled, centred.")
 
     def show_layer(self, layer, previous=None) -> None:
