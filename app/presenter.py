@@ -18,20 +18,13 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
 K = Qt.Key
-# key → the name of the window method it runs
-PRESENTER_KEYS: dict[Qt.Key, str] = {
-    K.Key_PageDown: "next_step",
-    K.Key_Right: "next_step",
-    K.Key_Down: "next_step",
-    K.Key_Space: "next_step",
-    K.Key_PageUp: "previous_step",
-    K.Key_Left: "previous_step",
-    K.Key_Up: "previous_step",
-    K.Key_Home: "first_step",
-    K.Key_B: "toggle_blank",
-    K.Key_Period: "toggle_blank",
-    K.Key_Escape: "leave_presentation",
-}
+# The keys a presenter uses; the window's ``presenter_key(key)`` says what each does on
+# what is showing (the stage, the step-through, a training's checkpoints).
+PRESENTER_KEYS = frozenset({
+    K.Key_PageDown, K.Key_Right, K.Key_Down, K.Key_Space, K.Key_PageUp, K.Key_Left,
+    K.Key_Up, K.Key_Home, K.Key_End, K.Key_B, K.Key_Period, K.Key_Escape, K.Key_S,
+    K.Key_Plus, K.Key_Minus, K.Key_Equal,
+})
 _HELD = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
          | Qt.KeyboardModifier.MetaModifier)
 
@@ -53,13 +46,13 @@ class PresenterKeys(QObject):
             return False
         if event.modifiers() & _HELD:
             return False
-        method = PRESENTER_KEYS.get(Qt.Key(event.key()))
-        if method is None:
+        key = Qt.Key(event.key())
+        if key not in PRESENTER_KEYS:
             return False
         if kind == QEvent.Type.ShortcutOverride:
             event.accept()  # ours: no shortcut or widget may take it first
             return True
-        getattr(self._window, method)()
+        self._window.presenter_key(key)
         return True
 
     def remove(self) -> None:

@@ -47,6 +47,7 @@ from app.panel_deck import PanelDeck
 from app.panels import LayerPanel, ZoomView
 from app.presenter import PresenterKeys
 from app.stage import Stage
+from app.stepper.panel import StepperPanel
 from engine import PRESETS, list_models, model_spec
 
 BRUSH_RANGE = (2, 80)
@@ -210,9 +211,13 @@ class MainWindow(QMainWindow):
         self.deck.tile_clicked.connect(self.open_zoom)
         self.stage = Stage()
         self.stage.stage_changed.connect(lambda i: settings.save(stage=i))
+        # The step-through, full size, for the stage (S); the desk has a docked one.
+        self.stage_stepper = StepperPanel(compact=False)
+        self.stage_stepper.model_edited.connect(lambda m: self.live.use_model(m))
         self.right = QStackedWidget()
         self.right.addWidget(self.deck)
         self.right.addWidget(self.stage)
+        self.right.addWidget(self.stage_stepper)
         body.addWidget(self.right, 5)
 
     def _build_presets(self) -> None:
@@ -326,6 +331,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"running on: {model.device_name}")
         self.device_label.setToolTip(f"torch device {model.device}")
         self.deck.show_model(model.name, *probe)
+        self.stage_stepper.set_model(model, probe)
         settings.save(model=model.name)
         self.model_changed.emit(model.name)
 
@@ -374,7 +380,9 @@ class MainWindow(QMainWindow):
         self._shown = (trace, blank)
         # Only the visible view is updated: on the stage, the dashboard's dozen panels
         # would be re-rendered for nobody.
-        if self.presenting:
+        if self.presenting and self.right.currentWidget() is self.stage_stepper:
+            self.stage_stepper.set_trace(trace, blank)
+        elif self.presenting:
             self.stage.set_trace(trace, blank)
             if self._stage_to_restore is not None:  # where the teacher stopped last time
                 self.stage.go(self._stage_to_restore)
@@ -581,21 +589,37 @@ class MainWindow(QMainWindow):
         self.deck.apply_look(look, title)
         self.stage.set_look(look)
 
-    # ----- what the presenter keys run (app/presenter.py) ------------------------------
-    def next_step(self) -> None:
-        self.stage.next_stage()
+    # ----- what the presenter keys do (app/presenter.py) -------------------------------
+    def presenter_key(self, key: Qt.Key) -> None:
+        """One presenter key, on whatever the stage shows.
 
-    def previous_step(self) -> None:
-        self.stage.previous_stage()
-
-    def first_step(self) -> None:
-        self.stage.first_stage()
-
-    def toggle_blank(self) -> None:
-        self.stage.set_blanked(not self.stage.blanked)
-
-    def leave_presentation(self) -> None:
-        self.set_presentation(False)
+        Esc leaves, B or "." blanks the screen, S swaps the network's stages for the
+        step-through (convolution cell by cell, the lecture's pages) and back. On the
+        step-through every key is its own (→ one step, Space play …); while a training's
+        checkpoints are open (the Teach panel), PageDown/PageUp step through the epochs;
+        otherwise they step through the stages.
+        """
+        K = Qt.Key
+        if key == K.Key_Escape:
+            self.set_presentation(False)
+        elif key in (K.Key_B, K.Key_Period):
+            self.stage.set_blanked(not self.stage.blanked)
+        elif key == K.Key_S:
+            stepping = self.right.currentWidget() is self.stage_stepper
+            self.right.setCurrentWidget(self.stage if stepping else self.stage_stepper)
+            if not stepping and self._shown is not None:
+                self.stage_stepper.set_trace(*self._shown)
+        elif self.right.currentWidget() is self.stage_stepper:
+            self.stage_stepper.handle_key(key)
+        elif key in (K.Key_PageDown, K.Key_PageUp) and self.teach.isVisible() \
+                and self.teach.scrub.isEnabled():
+            self.teach.step_epoch(+1 if key == K.Key_PageDown else -1)
+        elif key in (K.Key_PageDown, K.Key_Right, K.Key_Down, K.Key_Space):
+            self.stage.next_stage()
+        elif key in (K.Key_PageUp, K.Key_Left, K.Key_Up):
+            self.stage.previous_stage()
+        elif key == K.Key_Home:
+            self.stage.first_stage()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -125,3 +125,19 @@ def test_the_stage_it_stopped_at_comes_back_next_run(qtbot, presenting):
     again.canvas.set_grid(PRESETS["O"])
     qtbot.waitUntil(lambda: again.trace is not None)
     assert again.stage.stage_index == 3
+
+
+def test_s_swaps_the_stage_for_the_step_through_and_the_clicker_steps_it(qtbot, presenting):
+    window = presenting("xo-toy")
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, K.Key_S)
+    stepper = window.stage_stepper
+    assert window.right.currentWidget() is stepper
+    page = stepper.current
+    qtbot.keyClick(window.canvas, K.Key_PageDown)
+    assert stepper.current == page + 1
+    stage_at = window.stage.stage_index
+    qtbot.keyClick(window.canvas, K.Key_PageUp)
+    assert stepper.current == page and window.stage.stage_index == stage_at
+    qtbot.keyClick(window.canvas, K.Key_S)
+    assert window.right.currentWidget() is window.stage

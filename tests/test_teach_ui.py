@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDockWidget
 
 import app
 import app.teach
@@ -110,6 +111,16 @@ def test_draw_train_watch_scrub_and_reload(qtbot, teach, tmp_path) -> None:
     np.testing.assert_array_equal(start.module.conv1.weight.detach().numpy(),
                                   panel.epochs[0].filters)
     assert not np.array_equal(panel.epochs[0].filters, panel.epochs[3].filters)
+
+    # On the classroom stage, the clicker's PageDown steps through the epochs.
+    window.findChild(QDockWidget, "teach_dock").show()
+    window.set_presentation(True)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_PageDown)
+    assert panel.scrub.value() == 1 and window.live.model.module is not start.module
+    qtbot.keyClick(window.canvas, Qt.Key.Key_PageUp)
+    assert panel.scrub.value() == 0
+    window.set_presentation(False)
     assert panel.scrub_label.text().startswith("epoch 0:")
 
     # Next session: a new panel on the same folder finds the drawings and the model.
