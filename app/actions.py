@@ -44,6 +44,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "a time, large type — for a projector", ("F11",), "set_presentation",
                checkable=True),
     ActionSpec("act_quit", "Quit", "Close ConvPad", ("Ctrl+Q",), "close"),
+    ActionSpec("act_pin", "Pin as A", "Keep this drawing as A, then draw B and compare",
+               ("Ctrl+Shift+P",), "pin_as_a"),
+    ActionSpec("act_compare_diff", "Show B − A", "Every panel shows what changed from A to "
+               "the live drawing B", ("Ctrl+Shift+D",), "compare_diff", checkable=True),
+    ActionSpec("act_compare_a", "Show A", "Every panel shows the pinned drawing A (flip "
+               "back and forth with B)", ("Ctrl+Shift+A",), "compare_a", checkable=True),
 )
 
 

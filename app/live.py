@@ -190,6 +190,11 @@ class LiveTrace(QObject):
             return
         self.traced.emit(trace, blank)
 
+    def refresh(self) -> None:
+        """Trace the drawing again now, although it did not change (a view setting did)."""
+        self._dirty = True
+        self.run_now()
+
     def close(self, wait: float = 1.0) -> None:
         """Stop the frame timer and the loader's reports (the window is closing)."""
         self._timer.stop()

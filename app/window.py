@@ -82,6 +82,11 @@ class MainWindow(QMainWindow):
         collect_in_gui_thread()
         self.trace = None  # the last Trace shown (None for an empty canvas)
         self._shown: tuple[object, bool] | None = None  # the last (trace, blank) shown
+        # Compare A/B: a pinned drawing ("A") and how the views show it beside the live
+        # drawing ("B"): None (B alone), "diff" (B − A) or "A" (A alone, to flip to).
+        self._pin: np.ndarray | None = None
+        self._pin_trace = None
+        self.compare: str | None = None
         self.presenting = False
         self._zooms: dict[tuple[str, int], ZoomView] = {}
         self._spare_zooms: list[ZoomView] = []
@@ -265,6 +270,9 @@ class MainWindow(QMainWindow):
         self.presets_menu = menus.addMenu("&Presets")
         for act in self.preset_actions:
             self.presets_menu.addAction(act)
+        m = menus.addMenu("&Compare")
+        for act in (self.act_pin, self.act_compare_diff, self.act_compare_a):
+            m.addAction(act)
         m = menus.addMenu("&View")
         m.addAction(self.act_present)
         self.panels_menu = m.addMenu("Panels")
@@ -377,6 +385,7 @@ class MainWindow(QMainWindow):
 
     def _show_trace(self, trace, blank: bool) -> None:
         self.trace = None if blank else trace
+        trace, blank = self._compared(trace, blank)
         self._shown = (trace, blank)
         # Only the visible view is updated: on the stage, the dashboard's dozen panels
         # would be re-rendered for nobody.
@@ -403,9 +412,67 @@ class MainWindow(QMainWindow):
             self.prediction.setToolTip("Nothing drawn yet: no answer")
             return
         p = float(np.max(t.probabilities))
-        self.prediction.setText(f"{t.prediction}   {p * 100:.0f}%")
+        text = f"{t.prediction}   {p * 100:.0f}%"
+        a = self._pin_trace if self.compare else None
+        if a is not None:  # both answers, B (the live drawing) first
+            text = f"B: {text}\nA: {a.prediction}   {float(np.max(a.probabilities)) * 100:.0f}%"
+        self.prediction.setText(text)
         self.prediction.setToolTip(", ".join(
             f"{c}: {v * 100:.1f}%" for c, v in zip(t.classes, t.probabilities)))
+
+    # ===== compare A/B ==================================================================
+    def pin_as_a(self) -> None:
+        """Keep the current drawing as "A"; the live drawing is "B" from now on."""
+        if self.canvas.is_empty():
+            self.show_notice("Draw something first: an empty canvas cannot be pinned as A.")
+            return
+        self._pin = self.canvas.raster()
+        self._pin_trace = self._trace_pin()
+        if self.compare is None:
+            self.set_compare("diff")
+        else:
+            self.live.schedule()
+
+    def compare_diff(self, on: bool) -> None:
+        self.set_compare("diff" if on else None)
+
+    def compare_a(self, on: bool) -> None:
+        self.set_compare("A" if on else None)
+
+    def set_compare(self, mode: str | None) -> None:
+        """Show B alone (None), B − A ("diff") or A alone ("A") on every panel and stage."""
+        if mode is not None and self._pin is None:
+            self.show_notice("Pin a drawing as A first (Experiments ▸ Pin as A).")
+            mode = None
+        self.compare = mode
+        for act, m in ((self.act_compare_diff, "diff"), (self.act_compare_a, "A")):
+            with QSignalBlocker(act):
+                act.setChecked(mode == m)
+        self.live.refresh()
+
+    def _trace_pin(self):
+        """A through the live model and input mode (re-done when either changes)."""
+        model = self.model
+        if self._pin is None or model is None:
+            return None
+        ink = self._pin.astype(np.float32) / 255.0
+        return model.trace(model.preprocess(ink, invert=False, input=self.live.input_mode))
+
+    def _compared(self, trace, blank: bool):
+        """What the views show for live ``trace``: B, B − A or A (see :meth:`set_compare`)."""
+        if self.compare is None or self._pin is None:
+            return trace, blank
+        a = self._trace_pin()  # cheap (a millisecond); follows model and input mode
+        self._pin_trace = a
+        if a is None:
+            return trace, blank
+        if self.compare == "A":
+            return a, False
+        if blank:
+            return trace, blank
+        from engine import difference
+
+        return difference(trace, a), False
 
     # ===== zoom =========================================================================
     def open_zoom(self, panel_name: str, tile: int) -> ZoomView:

@@ -86,6 +86,21 @@ class Trace:
         raise KeyError(f"no layer {name!r}; layers are {[lay.name for lay in self.layers]}")
 
 
+def difference(b: Trace, a: Trace) -> Trace:
+    """``b − a`` layer by layer: what changed between two drawings, for the same model.
+
+    Weights are the model's (the same in both); every output, the input included, is
+    B's minus A's, and so are the probabilities. A student pins an X as A, shifts it by
+    three pixels, and sees the conv maps change where the pooled maps barely do.
+    """
+    if [(la.name, la.output.shape) for la in a.layers] != [
+            (lb.name, lb.output.shape) for lb in b.layers]:
+        raise ValueError("cannot subtract traces of different networks: pin A again")
+    layers = [Layer(lb.name, lb.kind, lb.output - la.output, lb.weights, lb.bias,
+                    lb.receptive_field) for la, lb in zip(a.layers, b.layers, strict=True)]
+    return Trace(layers, b.probabilities - a.probabilities, list(b.classes))
+
+
 def layer_kind(module: nn.Module) -> str:
     """The :class:`Layer` kind of a child module (``TypeError`` for an unknown type)."""
     for cls, kind in KINDS.items():
