@@ -218,6 +218,12 @@ class MainWindow(QMainWindow):
         self.stage.stage_changed.connect(lambda i: settings.save(stage=i))
         # The step-through, full size, for the stage (S); the desk has a docked one.
         self.stage_stepper = StepperPanel(compact=False)
+        # It is shown full screen only: its projector-sized minimum must not widen the
+        # desk window (a stack takes the largest minimum of its pages).
+        for full_screen_only in (self.stage, self.stage_stepper):
+            full_screen_only.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                           QSizePolicy.Policy.Ignored)
+            full_screen_only.setMinimumSize(0, 0)
         self.stage_stepper.model_edited.connect(lambda m: self.live.use_model(m))
         self.right = QStackedWidget()
         self.right.addWidget(self.deck)

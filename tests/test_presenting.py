@@ -141,3 +141,20 @@ def test_s_swaps_the_stage_for_the_step_through_and_the_clicker_steps_it(qtbot, 
     assert stepper.current == page and window.stage.stage_index == stage_at
     qtbot.keyClick(window.canvas, K.Key_S)
     assert window.right.currentWidget() is window.stage
+
+
+def test_a_small_window_while_presenting_never_clips_or_overlaps(qtbot, presenting):
+    from test_stage import overlaps
+
+    window = presenting("digits")
+    window.showNormal()
+    window.resize(1000, 580)  # below 1024×600
+    qtbot.waitUntil(lambda: window.stage.width() < 900)
+    for i in range(len(window.stage.stage_titles())):
+        window.stage.go(i)
+        window.stage.view.repaint()
+        texts = window.stage.shown_texts()
+        assert texts, i
+        for s in texts:
+            assert s.cell.adjusted(-0.5, -0.5, 0.5, 0.5).contains(s.rect), (i, s.text)
+        assert not overlaps(texts), (i, overlaps(texts)[:3])
