@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self._pin: np.ndarray | None = None
         self._pin_trace = None
         self.compare: str | None = None
+        self._docks_open: list[QDockWidget] = []  # feature panels hidden by the stage
         self.presenting = False
         self._zooms: dict[tuple[str, int], ZoomView] = {}
         self._spare_zooms: list[ZoomView] = []
@@ -621,6 +622,14 @@ class MainWindow(QMainWindow):
         for widget in (self.toolbar, self.menuBar(), self.pickers, self.device_label,
                        self.clear_button):
             widget.setVisible(not on)
+        # Open feature panels make way for the stage and come back on the desk.
+        if on:
+            self._docks_open = [d for d in self.findChildren(QDockWidget) if d.isVisible()]
+            for dock in self._docks_open:
+                dock.hide()
+        else:
+            for dock in self._docks_open:
+                dock.show()
         self._body.setStretch(1, 7 if on else 5)  # the stage takes more of the width
         self.right.setCurrentWidget(self.stage if on else self.deck)
         if on:
@@ -684,7 +693,7 @@ class MainWindow(QMainWindow):
                 self.stage_stepper.set_trace(*self._shown)
         elif self.right.currentWidget() is self.stage_stepper:
             self.stage_stepper.handle_key(key)
-        elif key in (K.Key_PageDown, K.Key_PageUp) and self.teach.isVisible() \
+        elif key in (K.Key_PageDown, K.Key_PageUp) and self._teaching() \
                 and self.teach.scrub.isEnabled():
             self.teach.step_epoch(+1 if key == K.Key_PageDown else -1)
         elif key in (K.Key_PageDown, K.Key_Right, K.Key_Down, K.Key_Space):
@@ -693,6 +702,11 @@ class MainWindow(QMainWindow):
             self.stage.previous_stage()
         elif key == K.Key_Home:
             self.stage.first_stage()
+
+    def _teaching(self) -> bool:
+        """The Teach panel is open (on the stage: it was open when the stage began)."""
+        teach_dock = self.teach.parentWidget()
+        return self.teach.isVisible() or teach_dock in self._docks_open
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
