@@ -30,13 +30,22 @@ _HELD = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
 
 
 class PresenterKeys(QObject):
-    """Installed on the application; active while ``active()`` is true."""
+    """On the application while the window presents (:meth:`install`, :meth:`remove`).
+
+    Installed only on the stage: an application-wide filter sees every event of the
+    process, hundreds of thousands in a session at the desk.
+    """
 
     def __init__(self, window: QObject, active: Callable[[], bool]) -> None:
         super().__init__(window)
         self._window = window
         self._active = active
-        QApplication.instance().installEventFilter(self)
+
+    def install(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)  # never twice
+            app.installEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         kind = event.type()

@@ -632,6 +632,7 @@ class MainWindow(QMainWindow):
                 dock.show()
         self._body.setStretch(1, 7 if on else 5)  # the stage takes more of the width
         self.right.setCurrentWidget(self.stage if on else self.deck)
+        (self.presenter.install if on else self.presenter.remove)()
         if on:
             self.stage.set_blanked(False)
         if self._shown is not None:

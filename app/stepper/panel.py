@@ -243,8 +243,16 @@ class StepperPanel(QWidget):
 
     # ----- data ------------------------------------------------------------------------------
     def set_model(self, model, probe=None) -> None:
-        """A new live model: one page per steppable layer (and the features page, if any)."""
+        """A new live model: one page per steppable layer (and the features page, if any).
+
+        A hidden panel only notes the model and builds its pages when it is shown: a
+        class switching models back and forth should not pay for pages nobody sees.
+        """
         self.model = model
+        if not self.isVisible():
+            self._pending_model = True
+            return
+        self._pending_model = False
         if model is None:
             self._rebuild_pages([])
             return
@@ -266,6 +274,8 @@ class StepperPanel(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if getattr(self, "_pending_model", False):
+            self.set_model(self.model)
         if self.pages and isinstance(self.page, (LayerPage, FeaturesPage)):
             self.page.set_trace(self.trace, self.blank)
 
