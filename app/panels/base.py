@@ -80,15 +80,23 @@ class NumbersItem(QGraphicsItem):
             return
         t = painter.transform()
         cell = min(abs(t.m11()) + abs(t.m21()), abs(t.m22()) + abs(t.m12()))
-        if cell < MIN_TEXT_PX * 1.6:  # too small for any number: skip the formatting
-            return
-        texts = self.texts()
-        if not texts:
+        if cell * 0.42 < MIN_TEXT_PX:  # too small for any number: skip the formatting
             return
         font = QFont()
         font.setBold(True)
         font.setPixelSize(100)
-        widest = max(QFontMetricsF(font).horizontalAdvance(text) for _, _, text in texts)
+        metrics = QFontMetricsF(font)
+        # The widest text is one of the two extremes' (more digits, or a minus sign):
+        # measuring those, not every cell, keeps a skipped panel's paint cheap.
+        finite = self._values[np.isfinite(self._values)]
+        if not finite.size:
+            return
+        widest = max(metrics.horizontalAdvance(format_number(float(v), self._fmt))
+                     for v in (finite.min(), finite.max()))
+        if int(min(cell * 0.42, 100 * 0.86 * cell / max(widest, 1.0))) < MIN_TEXT_PX:
+            return
+        texts = self.texts()
+        widest = max(metrics.horizontalAdvance(text) for _, _, text in texts)
         px = int(min(cell * 0.42, 100 * 0.86 * cell / max(widest, 1.0)))
         if px < MIN_TEXT_PX:
             return
