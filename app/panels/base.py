@@ -57,7 +57,9 @@ class NumbersItem(QGraphicsItem):
         """Cells to label (2-D, NaN for none) and the level at which text turns white."""
         if values is None or self._values is None or values.shape != self._values.shape:
             self.prepareGeometryChange()
-        self._values = None if values is None else np.array(values, np.float32)
+        # Kept by reference, not copied: the panels pass the mosaic buffer, which is
+        # refilled in place each frame, and the item only reads it when it paints.
+        self._values = None if values is None else np.asarray(values, np.float32)
         self._limit, self._fmt = max(limit, 1e-12), fmt
         self.update()
 
