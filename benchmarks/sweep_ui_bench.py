@@ -1,7 +1,8 @@
 """Live latency with the sweep panel visible and a sweep after every stroke.
 
-The real window, offscreen, digits model, with :func:`app.experiments.install` adding
-the transform, sweep and record docks. Several strokes are drawn back to back; each
+The real window, offscreen, digits model, with the transform, sweep and record docks
+that :func:`app.experiments.install` adds to every window. Several strokes are drawn
+back to back; each
 stroke's release starts a sweep in the worker thread, which then runs while the next
 stroke is drawn. Each pen event is timed as in ``benchmarks/ui_bench.py`` — event →
 ``run_network_now`` → ``grab`` — plus ``processEvents`` (the event loop also delivers
@@ -86,14 +87,13 @@ def main() -> int:
     qapp = QApplication.instance() or QApplication([])
     QStandardPaths.setTestModeEnabled(True)
     import app
-    from app.experiments import install
 
     window = app.create_main_window("digits")
     deadline = time.time() + 120
     while window.model is None and time.time() < deadline:
         qapp.processEvents()
         time.sleep(0.005)
-    parts = install(window)
+    parts = window.experiments  # the window installs them
     panel = parts["sweeps"]
     shown: list[object] = []
     panel.shown_sweep.connect(shown.append)
