@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import traceback
 from types import TracebackType
 
 from PySide6.QtCore import QObject, Signal
@@ -67,9 +66,3 @@ def install_excepthooks() -> None:
 
         thread_hook._convpad = True  # type: ignore[attr-defined]
         threading.excepthook = thread_hook
-
-
-def report(exc: BaseException) -> None:
-    """Show ``exc`` as a notice without raising it (for errors caught on purpose)."""
-    traceback.print_exception(exc, file=sys.stderr)
-    notices().message.emit(describe(exc))

@@ -30,7 +30,6 @@ DESK = {
     "window": "#f4f4f4",
     "panel": "#ffffff",
     "text": "#111111",
-    "canvas_bg": "#000000",
     "base_pt": 10,
     "headline_pt": 30,
     "title_pt": 10,
@@ -40,7 +39,6 @@ PRESENTATION = {
     "window": "#000000",
     "panel": "#101010",  # a shade off black: panels stay distinct on the projector
     "text": "#ffffff",
-    "canvas_bg": "#000000",
     "base_pt": 16,
     "headline_pt": 56,
     "title_pt": 16,
