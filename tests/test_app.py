@@ -86,6 +86,9 @@ def test_an_empty_canvas_casts_no_toy_votes(qtbot, open_window):
     window.load_preset("X (lecture)")
     qtbot.waitUntil(lambda: window.prediction.text().startswith("X"))
     assert window.panel("votes").votes[0] > 0
+    # The totals say how they become the headline's 69 %: each is its share of all votes.
+    assert [t.toPlainText() for t in window.panel("votes").totals] == ["X 0.74 = 69%",
+                                                                     "O 0.33 = 31%"]
     window.canvas.clear()
     qtbot.waitUntil(lambda: window.prediction.text() == "")
     votes = window.panel("votes")

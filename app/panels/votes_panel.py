@@ -75,8 +75,12 @@ class VotesPanel(LayerPanel):
             win = -1 if blank else int(np.argmax(votes))
             brushes = [pg.mkBrush(ACCENT if i == win else BAR) for i in range(len(votes))]
             self.bars.setOpts(width=np.clip(votes, 0, None) * BAR_LEN, brushes=brushes)
+            # Each total with its share of all votes: how "X 0.74" becomes the headline's
+            # "X 69%" (0.74 / (0.74 + 0.33)).
+            total = float(votes.sum())
             for t, c, v in zip(self.totals, self.classes, votes):
-                t.setText(f"{c} —" if blank else f"{c} {v:.2f}")
+                share = f" = {v / total:.0%}" if total > 0 else ""
+                t.setText(f"{c} —" if blank else f"{c} {v:.2f}{share}")
 
     def show_empty(self, layer) -> None:
         self.show_layer(layer, None)  # no values, no votes, no winner
