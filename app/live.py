@@ -181,8 +181,8 @@ class LiveTrace(QObject):
         model = self.model
         ink = self._source()
         try:
-            blank = model.is_blank(ink)
-            trace = model.trace(model.preprocess(ink, invert=False, input=self.input_mode))
+            x, blank = model.prepare(ink, input=self.input_mode)
+            trace = model.trace(x)
         except Exception as exc:  # a device that failed mid-session: say so, keep drawing
             self.notice.emit(f"{model.name} could not run: {type(exc).__name__}: {exc}")
             if model.device.type != "cpu":

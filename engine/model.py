@@ -143,7 +143,15 @@ class Model:
         ``invert=None`` detects dark-on-light images by their border; ``True`` inverts
         always (see :func:`engine.preprocessing.as_ink`).
         """
-        ink = preprocessing.as_ink(img, invert=invert)
+        return self._from_ink(preprocessing.as_ink(img, invert=invert), input)
+
+    def prepare(self, img: np.ndarray, input: str = "centred") -> tuple[np.ndarray, bool]:
+        """The live path's one call: ``(preprocess(img), is_blank(img))`` for a drawing
+        that is already ink on background (a canvas), checking and clipping it once."""
+        ink = preprocessing.as_ink(img, invert=False)
+        return self._from_ink(ink, input), preprocessing.is_blank(ink)
+
+    def _from_ink(self, ink: np.ndarray, input: str) -> np.ndarray:
         size = self.input_shape[-1]
         if input == "centred":
             x = self._reduce(ink, size)

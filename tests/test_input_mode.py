@@ -114,3 +114,15 @@ def test_weights_hash_is_the_sha256_of_the_loaded_file(digits) -> None:
     want = hashlib.sha256(digits.spec.weights_path.read_bytes()).hexdigest()
     assert digits.weights_path == digits.spec.weights_path
     assert digits.weights_sha256 == want
+
+
+@pytest.mark.parametrize("mode", ["centred", "as-drawn"])
+def test_prepare_is_preprocess_and_is_blank_in_one_pass(mode) -> None:
+    from engine import load_model
+
+    m = load_model("digits", device="cpu")
+    ink = np.zeros((120, 90), np.float32)
+    ink[30:80, 40:50] = 1.0
+    x, blank = m.prepare(ink, input=mode)
+    np.testing.assert_array_equal(x, m.preprocess(ink, invert=False, input=mode))
+    assert blank is False and m.prepare(np.zeros((50, 50), np.float32))[1] is True
