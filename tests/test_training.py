@@ -45,6 +45,22 @@ def test_mnist_split_is_stratified_and_disjoint() -> None:
     assert not any(im.tobytes() in train_keys for im in hx)
 
 
+def test_mnist_folds_are_stratified_disjoint_and_cover_every_digit() -> None:
+    seen: set[bytes] = set()
+    for k in range(5):
+        tx, ty, hx, hy = data.mnist_fold(k, folds=5)
+        assert len(tx) == 4000 and list(np.bincount(hy)) == [100] * 10
+        keys = {im.tobytes() + bytes([y]) for im, y in zip(hx, hy)}
+        assert not keys & {im.tobytes() + bytes([y]) for im, y in zip(tx, ty)}
+        assert not keys & seen
+        seen |= keys
+    all_x, all_y, none_x, _ = data.mnist_fold(None)
+    assert len(all_x) == 5000 and len(none_x) == 0
+    assert seen == {im.tobytes() + bytes([y]) for im, y in zip(all_x, all_y)}
+    with pytest.raises(ValueError, match="fold 5 does not exist"):
+        data.mnist_fold(5, folds=5)
+
+
 def test_a_tiny_training_run_writes_loadable_weights_and_a_card(tmp_path) -> None:
     card = train("xo", epochs=1, out=tmp_path, seed=3, progress=False, strokes=256)
     m = load_model("xo", device="cpu", weights=tmp_path / "xo.safetensors")
