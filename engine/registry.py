@@ -146,7 +146,18 @@ MODELS: dict[str, ModelSpec] = {
             config={"conv1": 32, "conv2": 64, "dense": 1024, "classes": 10},
             preprocessing="mnist",
             head="softmax",
-            recipe=Recipe(stroke_kind="digits", epochs=14, strokes=16_000, mnist=True),
+            # Chosen on fold 0 of benchmarks/digits_cv.py within ≤ 3 minutes of training
+            # on two CPU cores: the 5,000 real digits, each drawn 5 times an epoch,
+            # outweigh 6,000 strokes (drawn strokes still score ≥ 99 %).
+            recipe=Recipe(
+                stroke_kind="digits",
+                epochs=12,
+                strokes=6_000,
+                mnist=True,
+                mnist_repeat=5,
+                label_smoothing=0.1,
+                weight_decay=0.05,
+            ),
         ),
     )
 }
