@@ -344,7 +344,7 @@ def _train(images, labels, classes, epochs, device, progress, stop, transfer, se
                 stopped = f"stopped at epoch {epoch}"
                 break
             idx = order[step * BATCH : (step + 1) * BATCH].to(dev)
-            xb, yb = _augment(x[idx], gen), y[idx]
+            xb, yb = _augment(x[idx], gen, spec.recipe.augment), y[idx]
             logp = net(xb)
             loss = F.nll_loss(logp, yb)
             if not torch.isfinite(loss):
