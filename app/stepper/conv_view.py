@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.stepper.paint import Grid, Lines, symbol, widest
-from app.stepper.view import StepView
+from app.stepper.view import ShowView
 from engine.steps import ConvSteps, decimals_for, number_text
 
 
@@ -40,17 +40,13 @@ def _paren(text: str) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-class ConvView(StepView):
+class ConvView(ShowView):
     """Draws the current :class:`~engine.steps.ConvStep` of a :class:`ConvShow`."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("stepper_conv_view")
-        self.show_: ConvShow | None = None
-        self.index = 0
+        super().__init__("stepper_conv_view", parent)
 
     def set_show(self, show: ConvShow | None, index: int = 0) -> None:
-        self.show_, self.index = show, index
         if show is not None:
             s = show.steps
             show.decimals.setdefault("x", decimals_for(s.x))
@@ -60,11 +56,7 @@ class ConvView(StepView):
             if show.limits is None:
                 show.limits = (float(np.abs(s.x).max() or 1), float(np.abs(s.kernel).max() or 1),
                                float(np.abs(show.output).max() or 1))
-        self.invalidate()
-
-    def set_index(self, index: int) -> None:
-        self.index = index
-        self.invalidate()
+        super().set_show(show, index)
 
     def content(self):
         show = self.show_

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.stepper.paint import Grid, Lines, symbol, widest
-from app.stepper.view import StepView
+from app.stepper.view import ShowView
 from engine.steps import PoolSteps, ReluSteps, decimals_for, number_text
 
 
@@ -45,20 +45,9 @@ class PoolShow:
     output_title: str
 
 
-class PoolView(StepView):
+class PoolView(ShowView):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("stepper_pool_view")
-        self.show_: PoolShow | None = None
-        self.index = 0
-
-    def set_show(self, show: PoolShow | None, index: int = 0) -> None:
-        self.show_, self.index = show, index
-        self.invalidate()
-
-    def set_index(self, index: int) -> None:
-        self.index = index
-        self.invalidate()
+        super().__init__("stepper_pool_view", parent)
 
     def content(self):
         show = self.show_
@@ -102,20 +91,9 @@ class ReluShow:
     output_title: str
 
 
-class ReluView(StepView):
+class ReluView(ShowView):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("stepper_relu_view")
-        self.show_: ReluShow | None = None
-        self.index = 0
-
-    def set_show(self, show: ReluShow | None, index: int = 0) -> None:
-        self.show_, self.index = show, index
-        self.invalidate()
-
-    def set_index(self, index: int) -> None:
-        self.index = index
-        self.invalidate()
+        super().__init__("stepper_relu_view", parent)
 
     def content(self):
         show = self.show_

@@ -15,7 +15,7 @@ import numpy as np
 
 from app.stepper.map_views import as_grid
 from app.stepper.paint import Bars, Grid, Lines, widest
-from app.stepper.view import StepView
+from app.stepper.view import ShowView
 from engine.steps import DenseSteps, VoteSteps, decimals_for, number_text
 
 
@@ -31,20 +31,9 @@ def _percent(share: float) -> str:
     return f"{share * 100:.0f} %"
 
 
-class VoteView(StepView):
+class VoteView(ShowView):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("stepper_vote_view")
-        self.show_: VoteShow | None = None
-        self.index = 0
-
-    def set_show(self, show: VoteShow | None, index: int = 0) -> None:
-        self.show_, self.index = show, index
-        self.invalidate()
-
-    def set_index(self, index: int) -> None:
-        self.index = index
-        self.invalidate()
+        super().__init__("stepper_vote_view", parent)
 
     def content(self):
         show = self.show_
@@ -112,20 +101,9 @@ class DenseShow:
     labels: list[str] | None = None  # one per unit (class names), for a short output
 
 
-class DenseView(StepView):
+class DenseView(ShowView):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("stepper_dense_view")
-        self.show_: DenseShow | None = None
-        self.index = 0
-
-    def set_show(self, show: DenseShow | None, index: int = 0) -> None:
-        self.show_, self.index = show, index
-        self.invalidate()
-
-    def set_index(self, index: int) -> None:
-        self.index = index
-        self.invalidate()
+        super().__init__("stepper_dense_view", parent)
 
     def content(self):
         show = self.show_

@@ -229,3 +229,24 @@ class StepView(QWidget):
     def _commit(self) -> None:
         if self._editing is not None:
             self.edit_committed.emit(*self._editing, self.editor.text())
+
+
+class ShowView(StepView):
+    """A step view of one operation's steps (a ``*Show``): which show, which step.
+
+    The conv, pool, ReLU, votes and dense views differ only in what they paint.
+    """
+
+    def __init__(self, name: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.show_ = None
+        self.index = 0
+
+    def set_show(self, show, index: int = 0) -> None:
+        self.show_, self.index = show, index
+        self.invalidate()
+
+    def set_index(self, index: int) -> None:
+        self.index = index
+        self.invalidate()
