@@ -3,15 +3,18 @@
 The real window, offscreen, digits model, with the transform, sweep and record docks
 that :func:`app.experiments.install` adds to every window. Several strokes are drawn
 back to back; each
-stroke's release starts a sweep in the worker thread, which then runs while the next
-stroke is drawn. Each pen event is timed as in ``benchmarks/ui_bench.py`` — event →
+stroke's release starts a sweep in the worker thread; the pen then stays up for
+``--gap-ms`` (a hand's pause between strokes, with the event loop running) before the
+next stroke. A sweep still running when the next stroke begins is dropped (it is of the
+old drawing): the run with ``--gap-ms 0`` times that worst case, every sweep overlapping
+the next stroke's first events. Each pen event is timed as in ``benchmarks/ui_bench.py`` — event →
 ``run_network_now`` → ``grab`` — plus ``processEvents`` (the event loop also delivers
 the finished sweep, and redraws its plots, between pen events), interleaved with the
 paint floor (``grab`` alone). The same strokes are then drawn with the sweep dock
 hidden (its panel runs nothing while hidden), as the baseline in the same run.
 
     python benchmarks/sweep_ui_bench.py [--strokes 6] [--events 120] [--size 1080p]
-                                        [--threads N] [--json]
+                                        [--gap-ms 200] [--threads N] [--json]
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
 from ui_bench import SIZES, percentile, recorded_stroke, send  # noqa: E402
 
 
-def strokes(window, n: int, events: int) -> tuple[list[float], list[float], int]:
-    """Draw ``n`` strokes; per-event times, paint-floor times and sweeps shown."""
+def strokes(window, n: int, events: int, gap_s: float) -> tuple[list[float], list[float]]:
+    """Draw ``n`` strokes ``gap_s`` apart; per-event times and paint-floor times."""
     qapp = QApplication.instance()
     canvas = window.canvas
     w, h = canvas.width(), canvas.height()
@@ -60,6 +63,10 @@ def strokes(window, n: int, events: int) -> tuple[list[float], list[float], int]
         send(canvas, QEvent.Type.MouseButtonRelease, pos[-1])
         qapp.processEvents()  # the stroke ends: the sweep starts in its worker
         window.run_network_now()
+        until = time.perf_counter() + gap_s  # the pen is up: the event loop runs
+        while time.perf_counter() < until:
+            qapp.processEvents()
+            time.sleep(0.002)
     return per_event, floor
 
 
@@ -77,6 +84,8 @@ def main() -> int:
     ap.add_argument("--strokes", type=int, default=6)
     ap.add_argument("--events", type=int, default=120)
     ap.add_argument("--size", default="1080p", choices=SIZES)
+    ap.add_argument("--gap-ms", type=float, default=200.0,
+                    help="pen-up pause between strokes (the other sweep run uses 0)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -103,18 +112,21 @@ def main() -> int:
         qapp.processEvents()
     dock = window.findChild(QDockWidget, "dock_sweeps")
     results = {}
-    for label, visible in (("sweeps", True), ("no sweeps", False)):
+    runs = (("sweeps", True, args.gap_ms), ("sweeps, no pause", True, 0.0),
+            ("no sweeps", False, args.gap_ms))
+    for label, visible, gap_ms in runs:
         dock.setVisible(visible)
         for _ in range(5):
             qapp.processEvents()
         before = len(shown)
-        per_event, floor = strokes(window, args.strokes, args.events)
+        per_event, floor = strokes(window, args.strokes, args.events, gap_ms / 1000)
         deadline = time.time() + 30  # let the last sweep land before the next run
         while panel.runner.busy and time.time() < deadline:
             qapp.processEvents()
             time.sleep(0.005)
         qapp.processEvents()
-        results[label] = summary(per_event, floor) | {"sweeps_shown": len(shown) - before}
+        results[label] = summary(per_event, floor) | {"sweeps_shown": len(shown) - before,
+                                                   "gap_ms": gap_ms}
     panel.runner.close()
     parts["recording"].close()
     window.close()
@@ -127,7 +139,8 @@ def main() -> int:
     print(f"{args.size}, {args.strokes} strokes × {args.events} events, torch threads "
           f"{torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}")
     for label, r in results.items():
-        print(f"{label:10} event→repaint p50 {r['p50']:.2f} ms, p95 {r['p95']:.2f} ms; "
+        print(f"{label:16} (pause {r['gap_ms']:.0f} ms) event→repaint p50 {r['p50']:.2f} ms, "
+              f"p95 {r['p95']:.2f} ms; "
               f"paint floor p50 {r['floor_p50']:.2f} ms; median/floor "
               f"{r['median_over_floor']:.2f}; sweeps shown {r['sweeps_shown']}")
     return 0

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 DEGREES = np.arange(-180.0, 180.0, 5.0)  # 72 angles, 5° apart, 0° among them
 FACTORS = np.round(np.concatenate([np.linspace(0.3, 1.0, 11), np.linspace(1.0, 2.0, 16)[1:]]), 4)
 SHIFTS = np.arange(-8, 9)  # input pixels, each way
+# Images per forward call. ``stop`` is asked between calls, so a sweep made stale by a
+# new stroke gives the CPU back within one chunk (a few ms) instead of finishing its
+# whole batch of several hundred images while the pen moves.
+CHUNK = 64
 
 # Working resolution of rotated and scaled drawings, in samples per input pixel: across
 # the canvas as drawn (the network averages ~12 canvas px into one input pixel anyway);
@@ -107,10 +111,13 @@ def _work_canvas(ink: np.ndarray, side: int) -> tuple[np.ndarray, float]:
 
 
 def _render(
-    model: Model, ink: np.ndarray, mode: str, maps: Sequence[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
+    model: Model, ink: np.ndarray, mode: str, maps: Sequence[np.ndarray],
+    stop: Callable[[], bool] | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Model inputs for ``ink`` mapped by each 2×2 matrix about its ink centre, and
-    which of them show no ink."""
+    which of them show no ink; None as soon as ``stop()`` says so (asked per map: the
+    warps are most of a sweep's time, and a stale one should give the pen its CPU)."""
+    stopped = stop if stop is not None else (lambda: False)
     size = model.input_shape[-1]
     big = max(ink.shape)
     found = preprocessing.INK_THRESHOLD < ink
@@ -128,7 +135,12 @@ def _render(
     cy, cx = float(ys @ work.sum(axis=1) / mass), float(ys @ work.sum(axis=0) / mass)
     if mode == "as-drawn":
         # What falls inside the canvas is what the network sees: render the canvas only.
-        stack = np.stack([affine(source, m, (cy, cx)) for m in maps])
+        warped = []
+        for m in maps:
+            if stopped():
+                return None
+            warped.append(affine(source, m, (cy, cx)))
+        stack = np.stack(warped)
         finish = preprocessing.AS_DRAWN[model.spec.preprocessing]
         x = finish(preprocessing.as_drawn_cover(stack, size))
         return x, stack.max(axis=(1, 2)) <= preprocessing.INK_THRESHOLD
@@ -143,6 +155,8 @@ def _render(
     canvas_sized = model.spec.preprocessing in preprocessing.CANVAS_SIZED
     xs_, blank = [], []
     for m in maps:
+        if stopped():
+            return None
         moved = corners @ np.asarray(m).T + np.array([cx, cy])
         # Two pixels of margin: bilinear sampling spreads ink by one.
         x0, y0 = (math.floor(v) - 2 for v in moved.min(axis=0))
@@ -173,9 +187,9 @@ def sweep(
 
     ``drawing`` is a raw canvas (2-D, ink bright on dark unless ``invert``); ``input`` is
     the mode, as in :meth:`Model.preprocess`. ``degrees`` must hold 0, ``factors`` 1 and
-    ``shifts`` 0. ``stop`` is asked between the stages; when it answers True the sweep
-    gives up and returns None (a newer drawing has made it pointless). Raises
-    ``ValueError`` for a drawing with no ink.
+    ``shifts`` 0. ``stop`` is asked between the stages and between forward chunks;
+    when it answers True the sweep gives up and returns None (a newer drawing has made
+    it pointless). Raises ``ValueError`` for a drawing with no ink.
     """
     if input not in preprocessing.INPUT_MODES:
         raise ValueError(
@@ -193,7 +207,10 @@ def sweep(
     exact = model.preprocess(ink, invert=False, input=input)[0]
 
     maps = [rotation_matrix(d) for d in degrees] + [np.eye(2) * f for f in factors]
-    x_maps, blank_maps = _render(model, ink, input, maps)
+    rendered = _render(model, ink, input, maps, stop)
+    if rendered is None:
+        return None
+    x_maps, blank_maps = rendered
     # The untouched drawing is preprocessed exactly, not through the working resolution.
     identity = np.concatenate([degrees == 0, factors == 1])
     x_maps[identity] = exact
@@ -224,7 +241,12 @@ def sweep(
     x = np.concatenate([x_maps, x_shift]).reshape(-1, *model.input_shape)
     blank = np.concatenate([blank_maps, blank_shift])
     probs = np.full((len(x), len(model.classes)), np.nan, np.float32)
-    probs[~blank] = model.forward(x[~blank])  # no ink in view: no answer, no work
+    todo = np.flatnonzero(~blank)  # no ink in view: no answer, no work
+    for start in range(0, len(todo), CHUNK):
+        if stop is not None and stop():
+            return None
+        rows = todo[start : start + CHUNK]
+        probs[rows] = model.forward(x[rows])
     nd, nf = len(degrees), len(factors)
     shift = probs[nd + nf :]
     if len(shift) == 1:

@@ -11,8 +11,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
 from app.canvas import SIZE, Canvas
 from app.experiments import RecordControls, SweepPanel, TransformControls
@@ -150,6 +151,34 @@ def test_the_drawing_settles_once_per_stroke_not_per_pen_move(qtbot, pad) -> Non
     assert seen == [1]  # after the stroke was pushed, not during it
     pad.controls.nudge_left()
     qtbot.waitUntil(lambda: len(seen) == 2)
+
+
+def test_a_stroke_beginning_is_announced_and_a_change_before_it_settles_with_it(
+    qtbot, pad
+) -> None:
+    began, settled = [], []
+    pad.state.stroke_began.connect(lambda: began.append(1))
+    pad.state.settled.connect(lambda: settled.append(pad.canvas.undo_stack.count()))
+    draw(qtbot, pad.canvas, seven())
+    qtbot.waitUntil(lambda: settled == [1])
+    pad.controls.nudge_left()  # settles at the next turn of the event loop …
+    # … unless a stroke begins first: the pen goes down before the loop turns (events
+    # sent straight to the canvas; qtbot's would let the loop run in between).
+    c = pad.canvas
+    for kind, x in ((QEvent.Type.MouseButtonPress, 0.3), (QEvent.Type.MouseMove, 0.5)):
+        pos = QPointF(c.width() * x, c.height() * 0.8)
+        QApplication.sendEvent(c, QMouseEvent(kind, pos, c.mapToGlobal(pos),
+                                              Qt.MouseButton.LeftButton,
+                                              Qt.MouseButton.LeftButton,
+                                              Qt.KeyboardModifier.NoModifier))
+    assert began == [1, 1]
+    qtbot.wait(20)
+    assert settled == [1]  # nothing settles while the pen is down
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=QPoint(int(c.width() * 0.6),
+                                                                int(c.height() * 0.8)))
+    qtbot.waitUntil(lambda: len(settled) == 2)
+    qtbot.wait(20)
+    assert settled == [1, 3]  # once, after the stroke: no sweep of the drawing mid-stroke
 
 
 # ----- sweeps -------------------------------------------------------------------------
@@ -355,6 +384,21 @@ def test_install_puts_the_experiments_in_the_main_window(qtbot, tmp_path) -> Non
     with qtbot.waitSignal(parts["sweeps"].shown_sweep, timeout=WAIT_MS) as sig:
         draw(qtbot, window.canvas, seven())
     assert sig.args[0].input == "as-drawn"
+    # A sweep still running when the next stroke begins is dropped (it is of the old
+    # drawing); the new stroke's end sweeps the new drawing.
+    shown = []
+    parts["sweeps"].shown_sweep.connect(shown.append)
+    parts["sweeps"].schedule(window.live.model, window.canvas.raster(), "as-drawn")
+    asked = parts["sweeps"].runner.generation
+    with qtbot.waitSignal(parts["sweeps"].shown_sweep, timeout=WAIT_MS):
+        draw(qtbot, window.canvas, [(0.2, 0.8), (0.8, 0.8)])
+    assert parts["sweeps"].runner.generation > asked + 1  # dropped, then asked anew
+    assert len(shown) == 1
+    np.testing.assert_allclose(
+        shown[0].probabilities,
+        window.live.model.predict(window.canvas.raster(), invert=False, input="as-drawn")[0],
+        atol=1e-5,
+    )
     before = window.canvas.raster()
     parts["transforms"].actions_["act_nudge_right"].trigger()
     np.testing.assert_array_equal(window.canvas.raster(), T.shift(before, 1, 0))

@@ -158,3 +158,21 @@ def test_bad_requests_say_what_is_wrong(digits) -> None:
 
 def test_a_stopped_sweep_returns_nothing(digits) -> None:
     assert sweep(digits, canvas(), stop=lambda: True) is None
+
+
+@pytest.mark.parametrize("mode", ["centred", "as-drawn"])
+def test_a_sweep_gives_up_at_the_first_question_after_it_is_made_stale(digits, mode) -> None:
+    """``stop`` is asked per warp and per forward chunk, and heeded at once: a sweep made
+    stale by a new stroke hands the CPU back within one image's work, not one stage's."""
+    for stale_at in (3, 80):  # during the rotations; during the scales
+        asked = []
+
+        def stop(asked: list = asked, stale_at: int = stale_at) -> bool:
+            asked.append(1)
+            return len(asked) >= stale_at
+
+        assert sweep(digits, canvas(), input=mode, stop=stop) is None
+        assert len(asked) == stale_at
+    asked = []
+    assert sweep(digits, canvas(), input=mode, stop=lambda: bool(asked.append(1))) is not None
+    assert len(asked) > len(DEGREES) + len(FACTORS)  # per warp, then per chunk

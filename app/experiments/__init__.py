@@ -92,6 +92,9 @@ def install_sweeps(window: Any) -> SweepPanel:
             window.show_notice(str(exc).capitalize())
 
     state.settled.connect(again)
+    # A sweep still running when the next stroke begins is of the old drawing, and it
+    # would share the two cores with the pen: drop it; the stroke's end sweeps anew.
+    state.stroke_began.connect(runner.cancel)
     state.input_mode_changed.connect(again)
     window.live.model_changed.connect(again)
     panel.transform_requested.connect(clicked)

@@ -6,6 +6,8 @@ child of the window, so the window needs no attribute for it). It watches the ca
 - ``settled`` fires once a stroke ends, and after any change made outside a stroke
   (undo, redo, a transform, a preset, clear). Sweeps and recording run then, never in
   the per-frame path while the pen moves; bursts of changes in one event coalesce.
+- ``stroke_began`` fires as the pen goes down: the drawing is about to change, so work
+  on the drawing as it was (a sweep still running) is stale and gives the pen its CPU.
 - :meth:`steps` reads which transforms made the current drawing off the canvas's undo
   stack, so undo and redo keep the readout and the record right with no bookkeeping.
 """
@@ -32,6 +34,7 @@ class ExperimentState(QObject):
 
     input_mode_changed = Signal(str)
     settled = Signal()
+    stroke_began = Signal()
 
     def __init__(self, canvas: Canvas, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +64,8 @@ class ExperimentState(QObject):
         kind = event.type()
         if kind in _PRESS:
             self._pen_down = True
+            self._timer.stop()  # a change just before the press settles with the stroke
+            self.stroke_began.emit()
         elif kind in _RELEASE:
             self._pen_down = False
             self._timer.start()  # the canvas ends the stroke while handling this event
