@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         self._apply_look(theme.DESK)
         notices().message.connect(self.show_notice)
 
-        self.live = LiveTrace(self.canvas.ink, weights, self)
+        self.live = LiveTrace(self.canvas.raster, weights, self)
         self.live.model_changed.connect(self._on_model)
         self.live.traced.connect(self._show_trace)
         self.live.loading.connect(self._on_loading)

@@ -77,6 +77,7 @@ class Model:
         self._fields = receptive_fields(self.module)
         self._reduce = _pick(preprocessing.PREPROCESSORS, spec.preprocessing, "preprocessing", spec)
         self._as_drawn = _pick(preprocessing.AS_DRAWN, spec.preprocessing, "preprocessing", spec)
+        self._crops_to_ink = spec.preprocessing in preprocessing.CROPS_TO_INK
         # The file the weights came from (load_model sets it), for experiment records.
         self.weights_path: Path | None = None
         self._weights_sha256: str | None = None
@@ -147,8 +148,18 @@ class Model:
 
     def prepare(self, img: np.ndarray, input: str = "centred") -> tuple[np.ndarray, bool]:
         """The live path's one call: ``(preprocess(img), is_blank(img))`` for a drawing
-        that is already ink on background (a canvas), checking and clipping it once."""
-        ink = preprocessing.as_ink(img, invert=False)
+        that is already ink on background (a canvas), checking and clipping it once.
+
+        A uint8 canvas under a recipe that reads only the ink's box (centred digits) is
+        cropped on its bytes first and only the crop becomes float: on every pen event
+        that skips converting and scanning the whole canvas, with the same result.
+        """
+        a = np.asarray(img)
+        if a.dtype == np.uint8 and input == "centred" and self._crops_to_ink and a.ndim == 2:
+            box = preprocessing.ink_box(a)
+            if box is not None:
+                return self._from_ink(preprocessing.as_ink(a[box], invert=False), input), False
+        ink = preprocessing.as_ink(a, invert=False)
         return self._from_ink(ink, input), preprocessing.is_blank(ink)
 
     def _from_ink(self, ink: np.ndarray, input: str) -> np.ndarray:

@@ -25,6 +25,10 @@ from PIL import Image
 # A pixel counts as ink above this level; anti-aliased stroke edges stay below it.
 INK_THRESHOLD = 0.1
 
+# The smallest uint8 level (0..255) that :func:`as_ink` turns into ink above the
+# threshold: the same test on the canvas's own bytes, before any float conversion.
+INK_THRESHOLD_U8 = int(np.argmax(np.arange(256, dtype=np.float32) / 255.0 > INK_THRESHOLD))
+
 # How a drawing reaches the network (Model.preprocess's ``input``): cropped, scaled and
 # re-centred the MNIST way, or the whole canvas as drawn.
 INPUT_MODES = ("centred", "as-drawn")
@@ -43,14 +47,19 @@ def as_ink(img: np.ndarray, invert: bool | None = None) -> np.ndarray:
         raise ValueError(f"expected a 2-D grey image, got an array of shape {a.shape}")
     if a.size == 0:
         raise ValueError("expected a 2-D grey image, got an empty array")
-    if np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_:
-        a = a.astype(np.float32) / (255.0 if a.dtype != np.bool_ else 1.0)
+    if a.dtype in (np.uint8, np.bool_):
+        # Already in [0, 1] once scaled, and never NaN: no check, no clip (the live
+        # path sends the canvas's bytes on every frame).
+        a = a.astype(np.float32) / (255.0 if a.dtype == np.uint8 else 1.0)
     else:
-        a = a.astype(np.float32, copy=False)
-    # One float64 sum finds any NaN or inf without allocating a mask of the canvas.
-    if not np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)):
-        raise ValueError("image holds NaN or infinite values")
-    a = np.clip(a, 0.0, 1.0)
+        if np.issubdtype(a.dtype, np.integer):
+            a = a.astype(np.float32) / 255.0
+        else:
+            a = a.astype(np.float32, copy=False)
+            # One float64 sum finds any NaN or inf without allocating a mask of the canvas.
+            if not np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)):
+                raise ValueError("image holds NaN or infinite values")
+        a = np.clip(a, 0.0, 1.0)
     if invert is None:
         border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
         invert = bool(np.median(border) > 0.5)
@@ -62,9 +71,13 @@ def is_blank(img: np.ndarray) -> bool:
     return not bool((np.asarray(img) > INK_THRESHOLD).any())
 
 
-def _ink_box(a: np.ndarray) -> tuple[slice, slice] | None:
-    """The bounding box of the ink, or None for a blank image (one pass over ``a``)."""
-    mask = a > INK_THRESHOLD
+def ink_box(a: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of the ink, or None for a blank image (one pass over ``a``).
+
+    ``a`` is ink in [0, 1] (from :func:`as_ink`) or a uint8 drawing, ink 255 on 0, which
+    is tested on its bytes with the same threshold.
+    """
+    mask = a >= INK_THRESHOLD_U8 if a.dtype == np.uint8 else a > INK_THRESHOLD
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
@@ -95,7 +108,7 @@ def mnist_style_ink(a: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
 
     The per-frame path (``Model.preprocess``) checks and clips the canvas once, not twice.
     """
-    found = _ink_box(a)
+    found = ink_box(a)
     if found is None:
         return np.zeros((size, size), np.float32)
     a = a[found]
@@ -126,7 +139,7 @@ def xo_grid_ink(a: np.ndarray, size: int = 9, border: int = 1, min_box: float = 
     a tiny scribble stays small instead of being blown up to fill the whole grid.
     """
     out = -np.ones((size, size), np.float32)
-    found = _ink_box(a)
+    found = ink_box(a)
     if found is None:
         return out
     rows, cols = found
@@ -229,6 +242,10 @@ PREPROCESSORS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "mnist": mnist_style_ink,
     "grid": xo_grid_ink,
 }
+
+# Reductions that read only the ink's bounding box (crop first, then scale and place):
+# cropping the drawing to its ink before anything else gives them the same result.
+CROPS_TO_INK = frozenset({"mnist"})
 
 # Reductions whose result depends on the canvas size as well as on the ink (the grid's
 # smallest box is a quarter of the canvas): a sweep shows them a canvas-sized plane.

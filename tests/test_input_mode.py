@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine import PRESETS, load_model
+from engine import PRESETS, load_model, preprocessing
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,33 @@ def test_prepare_is_preprocess_and_is_blank_in_one_pass(mode) -> None:
     x, blank = m.prepare(ink, input=mode)
     np.testing.assert_array_equal(x, m.preprocess(ink, invert=False, input=mode))
     assert blank is False and m.prepare(np.zeros((50, 50), np.float32))[1] is True
+
+
+@pytest.mark.parametrize("name", ["digits", "xo", "xo-toy"])
+@pytest.mark.parametrize("mode", ["centred", "as-drawn"])
+def test_prepare_on_canvas_bytes_is_preprocess_exactly(name, mode) -> None:
+    """The live path hands ``prepare`` the canvas's uint8 bytes; recipes that read only
+    the ink's box get a crop of them. The input must be exactly what ``preprocess``
+    makes of the same drawing, anti-aliased edges, a faint stroke and a dot included."""
+    m = load_model(name, device="cpu")
+    rng = np.random.default_rng(7)
+    for trial in range(12):
+        img = Image.new("L", (324, 324), 0)
+        d = ImageDraw.Draw(img)
+        for _ in range(1 + trial % 4):
+            x0, y0, x1, y1 = rng.integers(0, 324, 4).tolist()
+            d.line((x0, y0, x1, y1), fill=int(rng.integers(20, 256)),
+                   width=int(rng.integers(1, 30)))
+        if trial % 3 == 0:
+            d.point((int(rng.integers(0, 324)), int(rng.integers(0, 324))), fill=255)
+        raster = np.asarray(img.resize((330, 330)).resize((324, 324)), np.uint8)  # soft edges
+        x, blank = m.prepare(raster, input=mode)
+        want = m.preprocess(raster, invert=False, input=mode)
+        np.testing.assert_array_equal(x, want)
+        assert blank == m.is_blank(raster)
+    for faint in (preprocessing.INK_THRESHOLD_U8 - 1, preprocessing.INK_THRESHOLD_U8):
+        raster = np.zeros((324, 324), np.uint8)
+        raster[100:140, 50:60] = faint  # just under, then just at, the ink threshold
+        x, blank = m.prepare(raster, input=mode)
+        np.testing.assert_array_equal(x, m.preprocess(raster, invert=False, input=mode))
+        assert blank == (faint < preprocessing.INK_THRESHOLD_U8) == m.is_blank(raster)
