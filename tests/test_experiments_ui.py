@@ -10,9 +10,10 @@ import shutil
 from types import SimpleNamespace
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
 from app.canvas import SIZE, Canvas
@@ -210,6 +211,14 @@ def test_the_sweep_panel_plots_the_engine_s_sweep_computed_off_the_gui_thread(
     np.testing.assert_allclose(y, want.rotation[:, w], atol=1e-6)
     heat = sweeper.panel.heat.image
     np.testing.assert_allclose(heat, np.nan_to_num(want.shift[:, :, w]), atol=1e-6)
+    # Drawn in the map's viridis colours, as an image QPainter draws without converting.
+    sweeper.panel.heat.render()
+    drawn = sweeper.panel.heat.qimage
+    assert drawn.format() == QImage.Format.Format_ARGB32_Premultiplied
+    viridis = pg.colormap.get("viridis").getLookupTable(0, 1, 256)
+    for r, c in ((0, 0), (8, 8), (16, 3)):
+        want_rgb = tuple(int(v) for v in viridis[min(int(heat[r, c] * 256), 255)])
+        assert QColor(drawn.pixel(c, r)).getRgb()[:3] == want_rgb
     assert sweeper.panel.status.text().startswith(f"digits, as-drawn: {s.classes[w]} ")
     assert "As drawn" in sweeper.panel.note.text()
 

@@ -131,8 +131,8 @@ def _truncated(v: float) -> float:
     return math.trunc(v * 100 + math.copysign(1e-3, v)) / 100
 
 
-class _Image(pg.ImageItem):
-    """An ImageItem that reports hover and click positions to its panel, and renders fast.
+class FastImageItem(pg.ImageItem):
+    """An ImageItem that renders fast.
 
     ``setImage(data, autoLevels=False, levels=…, lut=…)`` works as in pyqtgraph; only
     the conversion to a QImage is replaced for the one case panels use (2-D float data,
@@ -142,10 +142,8 @@ class _Image(pg.ImageItem):
     directly. NaN (the mosaic gutters) stays transparent, as in pyqtgraph.
     """
 
-    def __init__(self, on_hover: Callable, on_click: Callable) -> None:
-        super().__init__()
-        self._on_hover, self._on_click = on_hover, on_click
-        self.setAcceptHoverEvents(True)
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
         self._table: np.ndarray | None = None
         self._table_of: int | None = None
         self._argb: np.ndarray | None = None
@@ -181,6 +179,15 @@ class _Image(pg.ImageItem):
                              QImage.Format.Format_ARGB32_Premultiplied)
         self._renderRequired = False
         self._unrenderable = False
+
+
+class _Image(FastImageItem):
+    """A :class:`FastImageItem` that reports hover and click positions to its panel."""
+
+    def __init__(self, on_hover: Callable, on_click: Callable) -> None:
+        super().__init__()
+        self._on_hover, self._on_click = on_hover, on_click
+        self.setAcceptHoverEvents(True)
 
     def hoverEvent(self, ev) -> None:
         if ev.isExit():
