@@ -67,8 +67,10 @@ def as_ink(img: np.ndarray, invert: bool | None = None) -> np.ndarray:
 
 
 def is_blank(img: np.ndarray) -> bool:
-    """True when ``img`` (ink in [0, 1]) holds no ink: an empty canvas, no prediction."""
-    return not bool((np.asarray(img) > INK_THRESHOLD).any())
+    """True when ``img`` (ink in [0, 1], or uint8 ink 255 on 0) holds no ink: an empty
+    canvas, no prediction."""
+    a = np.asarray(img)
+    return not bool((a >= INK_THRESHOLD_U8 if a.dtype == np.uint8 else a > INK_THRESHOLD).any())
 
 
 def ink_box(a: np.ndarray) -> tuple[slice, slice] | None:

@@ -156,3 +156,4 @@ def test_prepare_on_canvas_bytes_is_preprocess_exactly(name, mode) -> None:
         x, blank = m.prepare(raster, input=mode)
         np.testing.assert_array_equal(x, m.preprocess(raster, invert=False, input=mode))
         assert blank == (faint < preprocessing.INK_THRESHOLD_U8) == m.is_blank(raster)
+        assert preprocessing.is_blank(raster) == blank  # the bytes, tested as ink would be
