@@ -16,6 +16,11 @@ new data, interleaved with the events so the machine's noise hits both alike.
 
 ``--startup`` also launches ``app.run()`` in a child process and reports launch → window
 and launch → first prediction. With ``--json`` the last line is one JSON object.
+
+``--breakdown`` (desk, 1080p) measures what bounds the ratio: the same stroke again with
+the network's work taken out (the first event's preprocessing and trace reused for every
+event, so the panels still redraw each time), and again with the panels not updated (the
+network still runs). Each line is a ratio to its own interleaved paint floor.
 """
 
 from __future__ import annotations
@@ -137,6 +142,41 @@ def measure(window, size: tuple[int, int], events: int, stage: bool = False
     }
 
 
+def breakdown(window, events: int) -> dict[str, float]:
+    """Median/floor as is, without the network's work, and without the panels' updates."""
+    model, deck = window.model, window.deck
+    out = {"as is": measure(window, SIZES["1080p"], events)}
+    first: dict[str, object] = {}
+    real_prepare, real_trace = model.prepare, model.trace
+
+    def prepare(img, input="centred"):  # the stroke's first inked input, from then on
+        if "x" not in first:
+            x, blank = real_prepare(img, input)
+            if blank:
+                return x, blank
+            first["x"] = (x, blank)
+        return first["x"]
+
+    def trace(x):
+        if "x" not in first:
+            return real_trace(x)
+        if "trace" not in first:
+            first["trace"] = real_trace(x)
+        return first["trace"]
+
+    model.prepare, model.trace = prepare, trace
+    try:
+        out["no network (first trace reused)"] = measure(window, SIZES["1080p"], events)
+    finally:
+        del model.prepare, model.trace  # the instance attributes: back to the methods
+    deck.show_trace = lambda *args: None
+    try:
+        out["no panel updates"] = measure(window, SIZES["1080p"], events)
+    finally:
+        del deck.show_trace
+    return {label: r["p50"] / r["floor_p50"] for label, r in out.items()}
+
+
 def startup() -> dict[str, float]:
     """Launch → window shown, launch → first prediction, in a fresh process."""
     code = "import app, sys; sys.exit(app.run(model='digits'))"
@@ -157,6 +197,8 @@ def main() -> int:
     parser.add_argument("--startup", action="store_true", help="also time the app's launch")
     parser.add_argument("--view", choices=["desk", "stage", "both"], default="both",
                         help="the desk's dashboard, the busiest classroom stage, or both")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="desk 1080p: the ratio without the network, without the panels")
     args = parser.parse_args()
     qapp = QApplication.instance() or QApplication([])
     import app
@@ -181,6 +223,11 @@ def main() -> int:
                   f"median/floor = {r['p50'] / r['floor_p50']:.2f}")
             for key in ("p50", "p95", "floor_p50", "floor_p95"):
                 results[f"{view}_{key}_ms_{label}"] = round(r[key], 3)
+    if args.breakdown:
+        window.set_presentation(False)
+        for label, ratio in breakdown(window, args.events).items():
+            print(f"breakdown, desk 1080p, {label}: median/floor = {ratio:.2f}")
+            results[f"breakdown_{label.split(' (')[0].replace(' ', '_')}"] = round(ratio, 3)
     window.close()
     if args.startup:
         results.update(startup())
