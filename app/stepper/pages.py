@@ -10,7 +10,7 @@ shows a layer of the live trace, chosen by its kind.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -350,11 +350,10 @@ class LayerPage(Page):
             items = []
         if [self.picker.itemText(i) for i in range(self.picker.count())] != items:
             keep = self.picker.currentIndex()
-            self.picker.blockSignals(True)
-            self.picker.clear()
-            self.picker.addItems(items)
-            self.picker.setCurrentIndex(min(max(keep, 0), len(items) - 1) if items else -1)
-            self.picker.blockSignals(False)
+            with QSignalBlocker(self.picker):
+                self.picker.clear()
+                self.picker.addItems(items)
+                self.picker.setCurrentIndex(min(max(keep, 0), len(items) - 1) if items else -1)
         self.picker.setVisible(bool(items))
         self.picker_label.setVisible(bool(items))
 

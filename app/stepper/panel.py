@@ -22,7 +22,7 @@ window they do whatever the window binds them to.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -131,17 +131,16 @@ class StepperPanel(QWidget):
                 self.stack.removeWidget(page)
         has_features = self.features.base_model is not None
         self.pages = [*self.lesson_pages, *layer_pages, *([self.features] if has_features else [])]
-        self.page_picker.blockSignals(True)
-        self.page_picker.clear()
-        for i, page in enumerate(self.pages):
-            self.stack.addWidget(page)
-            if page not in self._wired:
-                page.view.setFocusProxy(self)
-                page.player.moved.connect(self._moved)
-                page.player.playing_changed.connect(self.bar.show_playing)
-                self._wired.append(page)
-            self.page_picker.addItem(f"{i + 1}. {page.page_title}")
-        self.page_picker.blockSignals(False)
+        with QSignalBlocker(self.page_picker):
+            self.page_picker.clear()
+            for i, page in enumerate(self.pages):
+                self.stack.addWidget(page)
+                if page not in self._wired:
+                    page.view.setFocusProxy(self)
+                    page.player.moved.connect(self._moved)
+                    page.player.playing_changed.connect(self.bar.show_playing)
+                    self._wired.append(page)
+                self.page_picker.addItem(f"{i + 1}. {page.page_title}")
         keys = [p.key for p in self.pages]
         self.current = -1
         self.go(keys.index(keep) if keep in keys else 0)
