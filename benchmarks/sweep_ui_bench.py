@@ -1,17 +1,22 @@
 """Live latency with the sweep panel visible and a sweep after every stroke.
 
 The real window, offscreen, digits model, with the transform, sweep and record docks
-that :func:`app.experiments.install` adds to every window. Several strokes are drawn
-back to back; each
-stroke's release starts a sweep in the worker thread; the pen then stays up for
-``--gap-ms`` (a hand's pause between strokes, with the event loop running) before the
+that :func:`app.experiments.install` adds to every window. Several strokes are drawn;
+each stroke's release starts a sweep in the worker thread, and the pen then stays up
+for ``--gap-ms`` (a hand's pause between strokes, the event loop running) before the
 next stroke. A sweep still running when the next stroke begins is dropped (it is of the
-old drawing): the run with ``--gap-ms 0`` times that worst case, every sweep overlapping
-the next stroke's first events. Each pen event is timed as in ``benchmarks/ui_bench.py`` — event →
-``run_network_now`` → ``grab`` — plus ``processEvents`` (the event loop also delivers
-the finished sweep, and redraws its plots, between pen events), interleaved with the
-paint floor (``grab`` alone). The same strokes are then drawn with the sweep dock
-hidden (its panel runs nothing while hidden), as the baseline in the same run.
+old drawing): the run with no pause times that worst case, every sweep overlapping the
+next stroke's first events.
+
+Each pen event is timed as in ``benchmarks/ui_bench.py`` — event → ``run_network_now``
+→ ``grab`` — plus delivering what the sweep's worker has sent to the sweep panel (a
+finished sweep: its plots are redrawn), interleaved with the paint floor (``grab``
+alone). Only the panel's queued calls are delivered, not the whole event loop's: a
+``processEvents`` per event also repainted the window's changed panels for real, a
+second full repaint per event that the floor does not have (this benchmark did that
+until 2026-11-28, and its no-sweep baseline read 2.5× the floor where ``ui_bench`` reads
+1.9× for the same window). The same strokes are then drawn with the sweep dock hidden
+(its panel runs nothing while hidden), as the baseline in the same run.
 
     python benchmarks/sweep_ui_bench.py [--strokes 6] [--events 120] [--size 1080p]
                                         [--gap-ms 200] [--threads N] [--json]
@@ -32,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from PySide6.QtCore import QEvent, QPointF, QStandardPaths  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QStandardPaths  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
 from ui_bench import SIZES, percentile, recorded_stroke, send  # noqa: E402
 
@@ -40,6 +45,7 @@ from ui_bench import SIZES, percentile, recorded_stroke, send  # noqa: E402
 def strokes(window, n: int, events: int, gap_s: float) -> tuple[list[float], list[float]]:
     """Draw ``n`` strokes ``gap_s`` apart; per-event times and paint-floor times."""
     qapp = QApplication.instance()
+    sweeps = window.experiments["sweeps"]
     canvas = window.canvas
     w, h = canvas.width(), canvas.height()
     side = min(w, h)
@@ -53,7 +59,11 @@ def strokes(window, n: int, events: int, gap_s: float) -> tuple[list[float], lis
         for p in pos[1:]:
             t0 = time.perf_counter()
             send(canvas, QEvent.Type.MouseMove, p)
-            qapp.processEvents()
+            # Deliver what the sweep's worker sent (a finished sweep: its plots are
+            # redrawn), without letting the event loop also paint the window: grab()
+            # paints it whole, as in ui_bench, and a second, real paint of the panels
+            # per event would time two repaints against a floor of one.
+            QCoreApplication.sendPostedEvents(sweeps, QEvent.Type.MetaCall)
             window.run_network_now()
             window.grab()
             per_event.append((time.perf_counter() - t0) * 1000)
