@@ -37,9 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QStandardPaths  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, QStandardPaths  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
-from ui_bench import SIZES, percentile, recorded_stroke, send  # noqa: E402
+from ui_bench import (  # noqa: E402
+    SIZES,
+    on_canvas,
+    percentile,
+    recorded_stroke,
+    send,
+    timed_moves,
+)
 
 
 def strokes(window, n: int, events: int, gap_s: float) -> tuple[list[float], list[float]]:
@@ -47,29 +54,22 @@ def strokes(window, n: int, events: int, gap_s: float) -> tuple[list[float], lis
     qapp = QApplication.instance()
     sweeps = window.experiments["sweeps"]
     canvas = window.canvas
-    w, h = canvas.width(), canvas.height()
-    side = min(w, h)
-    x0, y0 = (w - side) / 2, (h - side) / 2
+
+    def deliver() -> None:
+        # What the sweep's worker sent (a finished sweep: its plots are redrawn), without
+        # letting the event loop also paint the window: grab() paints it whole, as in
+        # ui_bench, and a second, real paint of the panels per event would time two
+        # repaints against a floor of one.
+        QCoreApplication.sendPostedEvents(sweeps, QEvent.Type.MetaCall)
+
     per_event, floor = [], []
     for k in range(n):
         canvas.clear()
-        pts = recorded_stroke(events) * 0.8 + 0.1 + 0.02 * (k % 3)
-        pos = [QPointF(x0 + px * side, y0 + py * side) for px, py in pts]
+        pos = on_canvas(canvas, recorded_stroke(events) * 0.8 + 0.1 + 0.02 * (k % 3))
         send(canvas, QEvent.Type.MouseButtonPress, pos[0])
-        for p in pos[1:]:
-            t0 = time.perf_counter()
-            send(canvas, QEvent.Type.MouseMove, p)
-            # Deliver what the sweep's worker sent (a finished sweep: its plots are
-            # redrawn), without letting the event loop also paint the window: grab()
-            # paints it whole, as in ui_bench, and a second, real paint of the panels
-            # per event would time two repaints against a floor of one.
-            QCoreApplication.sendPostedEvents(sweeps, QEvent.Type.MetaCall)
-            window.run_network_now()
-            window.grab()
-            per_event.append((time.perf_counter() - t0) * 1000)
-            t0 = time.perf_counter()
-            window.grab()
-            floor.append((time.perf_counter() - t0) * 1000)
+        times, floors = timed_moves(window, pos[1:], deliver)
+        per_event += times
+        floor += floors
         send(canvas, QEvent.Type.MouseButtonRelease, pos[-1])
         qapp.processEvents()  # the stroke ends: the sweep starts in its worker
         window.run_network_now()

@@ -71,6 +71,33 @@ def send(widget, kind: QEvent.Type, pos: QPointF) -> None:
     QApplication.sendEvent(widget, ev)
 
 
+def on_canvas(canvas, pts: np.ndarray) -> list[QPointF]:
+    """Canvas-fraction points (0..1) → widget positions on the canvas's square raster."""
+    w, h = canvas.width(), canvas.height()
+    side = min(w, h)
+    x0, y0 = (w - side) / 2, (h - side) / 2
+    return [QPointF(x0 + px * side, y0 + py * side) for px, py in pts]
+
+
+def timed_moves(window, moves: list[QPointF], deliver=None) -> tuple[list[float], list[float]]:
+    """Send each move and time it to a repainted window (``deliver()``, if given, runs
+    right after the event: what else the event loop must hand over), interleaved with
+    the paint floor. Returns (per-event ms, floor ms)."""
+    per_event, floor = [], []
+    for p in moves:
+        t0 = time.perf_counter()
+        send(window.canvas, QEvent.Type.MouseMove, p)
+        if deliver is not None:
+            deliver()
+        window.run_network_now()
+        window.grab()
+        per_event.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        window.grab()
+        floor.append((time.perf_counter() - t0) * 1000)
+    return per_event, floor
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
@@ -109,24 +136,11 @@ def measure(window, size: tuple[int, int], events: int, stage: bool = False
         window.stage.go(busiest)
         canvas.clear()
         window.run_network_now()
-    pts = recorded_stroke(events)
-    w, h = canvas.width(), canvas.height()
-    side = min(w, h)
-    x0, y0 = (w - side) / 2, (h - side) / 2
-    pos = [QPointF(x0 + px * side, y0 + py * side) for px, py in pts]
+    pos = on_canvas(canvas, recorded_stroke(events))
     send(canvas, QEvent.Type.MouseButtonPress, pos[0])
     window.run_network_now()
     window.grab()
-    per_event, floor = [], []
-    for p in pos[1:]:
-        t0 = time.perf_counter()
-        send(canvas, QEvent.Type.MouseMove, p)
-        window.run_network_now()
-        window.grab()
-        per_event.append((time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        window.grab()
-        floor.append((time.perf_counter() - t0) * 1000)
+    per_event, floor = timed_moves(window, pos[1:])
     send(canvas, QEvent.Type.MouseButtonRelease, pos[-1])
     window.run_network_now()
     app.processEvents()

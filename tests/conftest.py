@@ -13,6 +13,21 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(scope="module")
+def digits():
+    """The shipped digits model on the CPU, one per test module."""
+    from engine import load_model
+
+    return load_model("digits", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """The lecture's hand-set X/O toy on the CPU, one per test module."""
+    from engine import load_model
+
+    return load_model("xo-toy", device="cpu")
+
 
 @pytest.fixture(autouse=True)
 def _private_settings(tmp_path_factory, monkeypatch):

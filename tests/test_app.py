@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pen import stroke
 from PIL import Image
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtCore import QPointF, Qt, QTimer
 
 import app
 from app.canvas import SIZE
@@ -41,17 +42,7 @@ def open_window(qtbot):
 
 def draw(qtbot, window, points: list[tuple[float, float]]) -> None:
     """One pen stroke through ``points`` (fractions of the canvas) with real mouse events."""
-    canvas = window.canvas
-    side = min(canvas.width(), canvas.height())
-    x0, y0 = (canvas.width() - side) / 2, (canvas.height() - side) / 2
-
-    def at(p: tuple[float, float]) -> QPoint:
-        return QPoint(int(x0 + p[0] * side), int(y0 + p[1] * side))
-
-    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=at(points[0]))
-    for p in points[1:]:
-        qtbot.mouseMove(canvas, at(p))
-    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=at(points[-1]))
+    stroke(qtbot, window.canvas, points)
 
 
 def seven() -> list[tuple[float, float]]:

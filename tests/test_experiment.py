@@ -54,11 +54,6 @@ FIELDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return load_model("digits", device="cpu")
-
-
 def test_rows_round_trip_with_every_field(tmp_path, digits) -> None:
     rec = Recorder(tmp_path / "lesson")  # created
     a = rec.record(digit_canvas(7), digits, label="7", transforms=[{"op": "shift", "dx": 1,

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from pen import stroke
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
@@ -19,17 +20,11 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 from app.canvas import SIZE, Canvas
 from app.experiments import RecordControls, SweepPanel, TransformControls
 from app.experiments.state import ExperimentState
-from engine import load_model
 from engine import transforms as T
 from engine.experiment import Recorder, open_experiment
 from engine.sweep import sweep
 
 WAIT_MS = 60_000  # a ceiling for a sweep on a busy machine, not a timing
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_model("digits", device="cpu")
 
 
 @pytest.fixture
@@ -49,18 +44,7 @@ def pad(qtbot):
     return SimpleNamespace(window=window, canvas=canvas, state=state, controls=controls)
 
 
-def draw(qtbot, canvas: Canvas, points: list[tuple[float, float]]) -> None:
-    """One stroke through ``points`` (fractions of the canvas), real mouse events."""
-    side = min(canvas.width(), canvas.height())
-    x0, y0 = (canvas.width() - side) / 2, (canvas.height() - side) / 2
-
-    def at(p: tuple[float, float]) -> QPoint:
-        return QPoint(int(x0 + p[0] * side), int(y0 + p[1] * side))
-
-    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=at(points[0]))
-    for p in points[1:]:
-        qtbot.mouseMove(canvas, at(p))
-    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=at(points[-1]))
+draw = stroke  # one stroke through fractions of the canvas, real mouse events
 
 
 def seven() -> list[tuple[float, float]]:

@@ -13,16 +13,6 @@ from PIL import Image, ImageDraw
 from engine import PRESETS, load_model, preprocessing
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return load_model("digits", device="cpu")
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return load_model("xo-toy", device="cpu")
-
-
 def seven(size: int = 280, box=(0.1, 0.1, 0.4, 0.5), width: int = 16) -> np.ndarray:
     x0, y0, x1, y1 = (v * size for v in box)
     im = Image.new("L", (size, size))

@@ -21,11 +21,6 @@ from engine.steps import number_text, steps_for_layer
 LOAD_MS = 60_000
 
 
-@pytest.fixture(scope="module")
-def toy():
-    return load_model("xo-toy", device="cpu")
-
-
 @pytest.fixture
 def panel(qtbot):
     p = StepperPanel()

@@ -8,20 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import load_model
 from engine import transforms as T
 from engine.data import stroke_drawings
 from engine.sweep import DEGREES, FACTORS, SHIFTS, sweep
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_model("digits", device="cpu")
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return load_model("xo-toy", device="cpu")
 
 
 def canvas(i: int = 0, side: int = 280) -> np.ndarray:

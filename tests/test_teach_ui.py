@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from pen import stroke
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
 import app
@@ -33,19 +34,6 @@ def teach(qtbot, tmp_path):
     panel.ask_stop = lambda: True  # no modal question when the test closes the window
     yield window, panel
     panel.shutdown()
-
-
-def stroke(qtbot, canvas, points) -> None:
-    side = min(canvas.width(), canvas.height())
-    x0, y0 = (canvas.width() - side) / 2, (canvas.height() - side) / 2
-
-    def at(p):
-        return QPoint(int(x0 + p[0] * side), int(y0 + p[1] * side))
-
-    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=at(points[0]))
-    for p in points[1:]:
-        qtbot.mouseMove(canvas, at(p))
-    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=at(points[-1]))
 
 
 def fill(panel, per_class: int = 4, seed: int = 1) -> None:

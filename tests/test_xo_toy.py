@@ -5,15 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import PRESETS, load_model
+from engine import PRESETS
 from engine.lecture import SEED_MAP_DIAGONAL, SEED_O, SEED_POOLED, SEED_TRICKY_X, SEED_X
 from engine.models import xo_toy_state_dict
 from engine.weights import load_weights
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return load_model("xo-toy", device="cpu")
 
 
 def _truncate(a: np.ndarray) -> np.ndarray:

@@ -53,18 +53,32 @@ def grid_rects(n: int, cols: int, w: float, h: float, gap: float, area: QRectF) 
             for i in range(n)]
 
 
-class FilterBankStage(StageBase):
+class _ConvStage(StageBase):
+    """What both conv stages know of their layer: its name, weights, output size, the
+    weights' colour limit; ``units`` (one per output map) is set from the weights."""
+
+    def __init__(self, i_in: int, i_conv: int, layers: list, weights: np.ndarray) -> None:
+        conv = layers[i_conv]
+        self.i_in, self.i_conv = i_in, i_conv
+        self.name = self.block = self.short = conv.name
+        self.w = weights
+        self.units = weights.shape[0]
+        self.kh, self.kw = weights.shape[-2:]
+        _, self.oh, self.ow = conv.output.shape
+        self.wlim = float(np.abs(weights).max()) or 1.0
+        super().__init__()
+
+    @property
+    def shape(self) -> str:
+        return f"{self.units} × {self.oh}×{self.ow}"
+
+
+class FilterBankStage(_ConvStage):
     """The first conv layer of a big image: every filter beside the map it makes."""
 
     def __init__(self, i_in: int, i_conv: int, layers: list) -> None:
-        conv = layers[i_conv]
-        self.i_in, self.i_conv = i_in, i_conv
-        self.name = self.block = conv.name
-        self.short = conv.name
-        self.w = np.asarray(conv.weights, np.float32)[:, 0]
-        self.units, self.kh, self.kw = self.w.shape
-        _, self.oh, self.ow = conv.output.shape
-        super().__init__()
+        w = np.asarray(layers[i_conv].weights, np.float32)[:, 0]
+        super().__init__(i_in, i_conv, layers, w)
         c = self.units
         self.titles = (
             f"{self.name}: {c} filters slide over the image, each makes a map",
@@ -74,12 +88,7 @@ class FilterBankStage(StageBase):
         )
         self.subtitle = ("a filter is a small pattern of weights; its map is bright (red) "
                          "wherever the image looks like it")
-        self.wlim = float(np.abs(self.w).max()) or 1.0
         self._filters: QImage | None = None
-
-    @property
-    def shape(self) -> str:
-        return f"{self.units} × {self.oh}×{self.ow}"
 
     def layout(self, body: QRectF, t: Type) -> None:
         super().layout(body, t)
@@ -140,21 +149,16 @@ class FilterBankStage(StageBase):
                              color=ink.look.accent if i == c else ink.look.dim)
 
 
-class KernelSumStage(StageBase):
+class KernelSumStage(_ConvStage):
     """A deeper conv layer: one chosen map and the kernels (one per input map) that make it."""
 
     def __init__(self, i_in: int, i_conv: int, layers: list, prev_block: str | None) -> None:
         conv = layers[i_conv]
-        self.i_in, self.i_conv = i_in, i_conv
-        self.name = self.block = conv.name
-        self.short = conv.name
         self.prev_block = prev_block
-        self.w = np.asarray(conv.weights, np.float32)
         self.bias = None if conv.bias is None else np.asarray(conv.bias, np.float32)
-        self.units, self.n_in, self.kh, self.kw = self.w.shape
+        self.n_in = conv.weights.shape[1]
         _, self.ih, self.iw = layers[i_in].output.shape
-        _, self.oh, self.ow = conv.output.shape
-        super().__init__()
+        super().__init__(i_in, i_conv, layers, np.asarray(conv.weights, np.float32))
         self.titles = (
             f"{self.name}: each of {self.units} maps adds up {self.n_in} filtered maps",
             f"{self.name}: one map = {self.n_in} filtered maps added",
@@ -163,12 +167,7 @@ class KernelSumStage(StageBase):
         )
         self.subtitle = (f"every input map gets its own {self.kh}×{self.kw} kernel; the "
                          "results are summed into one new map — pick a map on the right")
-        self.wlim = float(np.abs(self.w).max()) or 1.0
         self._kernels: dict[int, QImage] = {}
-
-    @property
-    def shape(self) -> str:
-        return f"{self.units} × {self.oh}×{self.ow}"
 
     def layout(self, body: QRectF, t: Type) -> None:
         super().layout(body, t)

@@ -59,11 +59,10 @@ class ConvView(ShowView):
         super().set_show(show, index)
 
     def content(self):
-        show = self.show_
-        if show is None or len(show.steps) == 0:
+        now = self.current()
+        if now is None:
             return None
-        s = show.steps
-        step = s[min(self.index, len(s) - 1)]
+        show, s, step = now
         d = show.decimals
         lim_x, lim_w, lim_o = show.limits
         ch = step.channel

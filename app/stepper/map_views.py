@@ -50,11 +50,10 @@ class PoolView(ShowView):
         super().__init__("stepper_pool_view", parent)
 
     def content(self):
-        show = self.show_
-        if show is None or len(show.steps) == 0:
+        now = self.current()
+        if now is None:
             return None
-        s = show.steps
-        step = s[min(self.index, len(s) - 1)]
+        show, s, step = now
         d = max(decimals_for(s.x), 0)
         lim = float(np.abs(s.x).max() or 1)
         tpl = widest(s.x, d)

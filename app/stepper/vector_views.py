@@ -36,11 +36,10 @@ class VoteView(ShowView):
         super().__init__("stepper_vote_view", parent)
 
     def content(self):
-        show = self.show_
-        if show is None:
+        now = self.current()
+        if now is None:
             return None
-        s = show.steps
-        step = s[min(self.index, len(s) - 1)]
+        show, s, step = now
         values = s.values
         dv = max(decimals_for(values), 2)
         lim = float(np.abs(values).max() or 1)
@@ -106,11 +105,10 @@ class DenseView(ShowView):
         super().__init__("stepper_dense_view", parent)
 
     def content(self):
-        show = self.show_
-        if show is None:
+        now = self.current()
+        if now is None:
             return None
-        s = show.steps
-        step = s[min(self.index, len(s) - 1)]
+        show, s, step = now
         x = as_grid(s.x)
         w = as_grid(s.row)
         dx, dw = max(decimals_for(s.x), 2), 3

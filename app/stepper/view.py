@@ -250,3 +250,11 @@ class ShowView(StepView):
     def set_index(self, index: int) -> None:
         self.index = index
         self.invalidate()
+
+    def current(self):
+        """``(show, its steps, the step shown)``, or None while there is nothing to show."""
+        show = self.show_
+        if show is None or len(show.steps) == 0:
+            return None
+        s = show.steps
+        return show, s, s[min(self.index, len(s) - 1)]

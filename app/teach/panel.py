@@ -389,11 +389,7 @@ class TeachPanel(QWidget):
             return
         new, ok = QInputDialog.getText(self, "Rename class", f"New name for {old!r}:", text=old)
         if ok and new:
-            try:
-                self.dataset.rename_class(old, new)
-            except (OSError, ValueError) as exc:
-                self.say(str(exc))
-            self._refresh_classes()
+            self._change_classes(self.dataset.rename_class, old, new)
 
     def _ask_remove(self) -> None:
         name = self.current_class
@@ -403,11 +399,15 @@ class TeachPanel(QWidget):
         answer = QMessageBox.question(self, "Remove class",
                                       f"Delete class {name!r} and its {n} drawings?")
         if answer == QMessageBox.StandardButton.Yes:
-            try:
-                self.dataset.remove_class(name)
-            except (OSError, ValueError) as exc:
-                self.say(str(exc))
-            self._refresh_classes()
+            self._change_classes(self.dataset.remove_class, name)
+
+    def _change_classes(self, change, *args) -> None:
+        """Change the classes on disk (say why when it fails), then show them as they are."""
+        try:
+            change(*args)
+        except (OSError, ValueError) as exc:
+            self.say(str(exc))
+        self._refresh_classes()
 
     # ===== samples ======================================================================
     def add_canvas(self) -> bool:
