@@ -60,7 +60,7 @@ from engine.files import (
 )
 from engine.model import Model, build_module
 from engine.registry import ModelSpec, Recipe, model_spec
-from engine.training import _augment
+from engine.training import _augment, optimise
 from engine.weights import save_weights, write_card
 
 # Shown on every card: what the epochs did to each drawing.
@@ -351,12 +351,9 @@ def _train(images, labels, classes, epochs, device, progress, stop, transfer, se
                 stopped = (f"the loss became {loss.item()} at epoch {epoch}, step {step + 1} "
                            f"(learning rate {lr:g} too high?)")
                 break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot_loss += loss.item() * len(idx)
-            correct += int((logp.argmax(1) == yb).sum())
+            step_loss, step_correct = optimise(opt, sched, loss, logp, yb)
+            tot_loss += step_loss
+            correct += step_correct
             seen += len(idx)
         if stopped:
             break

@@ -38,6 +38,17 @@ from engine.weights import read_card, save_weights, write_card
 TRAIN_SEED_OFFSET, TEST_SEED_OFFSET = 1, 10_001  # stroke seeds: train and held-out never meet
 
 
+def optimise(opt, sched, loss: torch.Tensor, logp: torch.Tensor, y: torch.Tensor
+             ) -> tuple[float, int]:
+    """One optimiser and schedule step on ``loss``; returns (loss × batch size, correct
+    answers) for the epoch's running figures. Shared by ``train`` and Teach's trainer."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+    return loss.item() * len(y), int((logp.argmax(1) == y).sum())
+
+
 def _augment(x: torch.Tensor, gen: torch.Generator, aug: Augment) -> torch.Tensor:
     """``aug``'s random rotation, shear, scale, shift and elastic wobble, on a batch."""
     n = x.shape[0]
@@ -194,12 +205,9 @@ def train(
             # cross_entropy re-normalises log-probabilities to themselves, so this is
             # the NLL of logp, with label smoothing.
             loss = F.cross_entropy(logp, yb, label_smoothing=recipe.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot_loss += loss.item() * len(idx)
-            correct += int((logp.argmax(1) == yb).sum())
+            step_loss, step_correct = optimise(opt, sched, loss, logp, yb)
+            tot_loss += step_loss
+            correct += step_correct
             seen += len(idx)
             # refresh=False: tqdm redraws at its own pace, not once per step.
             bar.set_postfix(
