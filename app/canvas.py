@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QImage,
     QMouseEvent,
     QPainter,
+    QPainterPath,
     QPaintEvent,
     QPen,
     QResizeEvent,
@@ -74,7 +75,8 @@ class Canvas(QWidget):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self._stroke_before: np.ndarray | None = None  # the raster when the pen went down
-        self._last: QPointF | None = None
+        self._points: list[QPointF] = []  # the stroke's last few points (see _begin)
+        self._pressure = 1.0
         self.brush = 22.0
         self.eraser = False
         # The raster scaled to the widget, kept up to date patch by patch, so a repaint
@@ -163,28 +165,51 @@ class Canvas(QWidget):
         r = self._target()
         return QPointF((pos.x() - r.x()) * SIZE / r.width(), (pos.y() - r.y()) * SIZE / r.height())
 
+    # The pen's path is drawn as a smooth curve through the points Qt delivers (a
+    # Catmull-Rom spline: each piece leaves a point heading towards the next one, as the
+    # pen did). When the GUI thread is busy, Qt merges the moves that arrive meanwhile,
+    # so a fast stroke reaches us as a few far-apart points; straight lines between them
+    # turned a quick "0" into a polygon. A piece needs the point after it to know its
+    # direction, so the ink trails the pen by one move, and the last piece is drawn when
+    # the stroke ends.
     def _begin(self, pos: QPointF, pressure: float = 1.0) -> None:
         self._end()
         self._stroke_before = self._raster.copy()
         p = self._to_raster(pos)
-        self._last = p
+        self._points = [p]
+        self._pressure = pressure
         self._segment(p, p, pressure)
 
     def _move(self, pos: QPointF, pressure: float = 1.0) -> None:
-        if self._last is None:
+        if not self._points:
             return
         p = self._to_raster(pos)
-        self._segment(self._last, p, pressure)
-        self._last = p
+        if p == self._points[-1]:
+            return
+        self._points = [*self._points[-3:], p]
+        self._pressure = pressure
+        if len(self._points) >= 3:
+            self._piece(pressure)
 
     def _end(self) -> None:
         """Finish the stroke in progress, if any, as one undoable step."""
-        self._last = None
+        if len(self._points) >= 2:
+            self._points.append(self._points[-1])  # the last piece ends at rest
+            self._piece(self._pressure)
+        self._points = []
         if self._stroke_before is not None:
             before, self._stroke_before = self._stroke_before, None
             self.undo_stack.push(_Edit(self, "stroke", before))
 
-    def _segment(self, a: QPointF, b: QPointF, pressure: float) -> None:
+    def _piece(self, pressure: float) -> None:
+        """Ink the piece between the second- and third-last points (see :meth:`_begin`)."""
+        *before, a, b, after = self._points
+        before = before[-1] if before else a
+        self._segment(a, b, pressure, (a + (b - before) / 6, b - (after - a) / 6))
+
+    def _segment(self, a: QPointF, b: QPointF, pressure: float,
+                 controls: tuple[QPointF, QPointF] | None = None) -> None:
+        """Ink from ``a`` to ``b``: a line, or the cubic Bézier curve with ``controls``."""
         width = max(1.0, self.brush * max(0.2, min(pressure, 1.0)))
         painter = QPainter(self._image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -192,12 +217,20 @@ class Canvas(QWidget):
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         painter.setPen(pen)
+        corners = [a, b]
         if a == b:
             painter.drawPoint(a)  # a zero-length line paints nothing; a tap is a dot
-        else:
+        elif controls is None:
             painter.drawLine(a, b)
+        else:
+            path = QPainterPath(a)
+            path.cubicTo(*controls, b)
+            painter.drawPath(path)
+            corners += controls  # the curve stays inside its control points' hull
         painter.end()
-        dirty = QRectF(a, b).normalized().adjusted(-width, -width, width, width)
+        dirty = QRectF(QPointF(min(p.x() for p in corners), min(p.y() for p in corners)),
+                       QPointF(max(p.x() for p in corners), max(p.y() for p in corners))
+                       ).adjusted(-width, -width, width, width)
         self._refresh_shown(dirty)
         self.update(self._to_widget(dirty))
         self.changed.emit()
