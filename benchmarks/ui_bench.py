@@ -298,7 +298,8 @@ def main() -> int:
         r = paint_beside_a_trace(window, args.events)
         print(f"breakdown, desk 1080p, the window painted while another thread traces: "
               f"p50 {r['beside']:.2f} ms against {r['floor']:.2f} ms alone; the trace "
-              f"({r['alone']:.2f} ms alone) ends {r['after']:.2f} ms after the paint")
+              f"({r['alone']:.2f} ms alone) ends {r['after']:.2f} ms after the paint "
+              f"(GIL switch interval {sys.getswitchinterval() * 1000:g} ms)")
         results.update({f"beside_{k}_ms": round(v, 3) for k, v in r.items()})
     window.close()
     if args.startup:
