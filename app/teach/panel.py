@@ -54,6 +54,18 @@ ADD_KEY = "A"
 STOP_WAIT_S = 2.0
 
 
+
+def _button_row(specs) -> QHBoxLayout:
+    """A row of push buttons from ``(text, objectName, tooltip, slot)``."""
+    row = QHBoxLayout()
+    for text, name, tip, slot in specs:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+    return row
+
 class TeachPanel(QWidget):
     """Classes, samples and training of one data set at a time (see the module docstring)."""
 
@@ -128,19 +140,12 @@ class TeachPanel(QWidget):
         self.class_list.setMaximumHeight(150)
         self.class_list.currentRowChanged.connect(lambda _row: self._show_gallery())
         layout.addWidget(self.class_list)
-        row = QHBoxLayout()
-        for text, name, tip, slot in (
+        layout.addLayout(_button_row((
             ("Add class…", "teach_add_class", "Name a new class (2 to 10)", self._ask_add_class),
             ("Rename…", "teach_rename_class", "Rename the selected class", self._ask_rename),
             ("Remove…", "teach_remove_class", "Delete the selected class and its drawings",
              self._ask_remove),
-        ):
-            button = QPushButton(text)
-            button.setObjectName(name)
-            button.setToolTip(tip)
-            button.clicked.connect(slot)
-            row.addWidget(button)
-        layout.addLayout(row)
+        )))
 
         self.act_add = QAction(f"Add drawing to class ({ADD_KEY})", self)
         self.act_add.setObjectName("act_teach_add")
@@ -158,21 +163,14 @@ class TeachPanel(QWidget):
         self.gallery.changed.connect(self._refresh_counts)
         self.gallery.problem.connect(self.say)
         layout.addWidget(self.gallery, 1)
-        row = QHBoxLayout()
-        for text, name, tip, slot in (
+        layout.addLayout(_button_row((
             ("Delete", "teach_delete", "Delete the selected drawings",
              self.gallery.delete_selected),
             ("Enlarge", "teach_enlarge", "Show the selected drawing large",
              lambda: self.gallery.enlarge()),
             ("Import folder…", "teach_import", "Import a folder with one sub-folder of "
              "images per class", self._ask_import),
-        ):
-            button = QPushButton(text)
-            button.setObjectName(name)
-            button.setToolTip(tip)
-            button.clicked.connect(slot)
-            row.addWidget(button)
-        layout.addLayout(row)
+        )))
         return page
 
     def _build_train_tab(self) -> QWidget:
