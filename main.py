@@ -11,9 +11,9 @@ import ctypes.util
 import os
 import sys
 
+from engine.catalog import list_models
 from engine.cli import add_subcommands
 from engine.cli import run as run_command
-from engine.registry import list_models
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +47,7 @@ def model_argument(value: str) -> str:
     A card that disagrees with its weights is refused here, with its reason, before any
     window opens (reading a card needs no torch).
     """
-    from engine.registry import model_spec
+    from engine.catalog import model_spec
 
     try:
         return model_spec(value).name

@@ -39,7 +39,7 @@ def run_fold(fold: int, folds: int, epochs: int | None, seed: int, threads: int)
     """Train on every fold but ``fold`` and return the card's held-out figures."""
     import torch
 
-    from engine.training import train
+    from engine.training.shipped import train
 
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as out:
@@ -84,20 +84,20 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--folds must be at least 2")
     result = json.loads(args.load.read_text()) if args.load else cross_validate(args)
     if args.card:
-        from engine.weights import read_card, write_card
+        from engine.errors import CardError
+        from engine.storage.cards import amend_card, read_card
 
-        card = read_card(args.card)
-        if not card:
-            print(f"{args.card}: no model card to record into; train the model first")
+        try:
+            card = read_card(args.card).fields
+        except CardError as exc:
+            print(f"{exc}; train the model first")
             return 1
         if card.get("recipe") != result["recipe"]:
             print(f"{args.card}: its weights were made by another recipe than the one measured")
             return 1
         keys = ("folds", "n", "mean", "se", "pooled", "per_fold", "strokes", "recipe", "seed")
         keys += ("threads_per_fold", "command")
-        card["cross_validated"] = {k: result[k] for k in keys}
-        card.pop("weights_sha256", None)  # write_card hashes the weights afresh
-        write_card(args.card, Path(args.card).with_suffix(".safetensors"), **card)
+        amend_card(args.card, cross_validated={k: result[k] for k in keys})
         print(f"recorded in {args.card}")
     return 0
 

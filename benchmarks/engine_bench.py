@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import available_devices, list_models, load_model
-from engine.lecture import SEED_X
+from engine.lecture.pictures import SEED_X
 
 
 def sample_drawing(model_name: str) -> np.ndarray:

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import load_model
 from engine import transforms as T
-from engine.data import stroke_drawings
 from engine.preprocessing import mnist_style
+from engine.training.strokes import stroke_drawings
 
 SHIFTS = (0, 4, 8)
 DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1))

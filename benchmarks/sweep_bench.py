@@ -28,8 +28,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import load_model
-from engine.data import stroke_drawings
-from engine.sweep import DEGREES, FACTORS, SHIFTS, sweep
+from engine.experiments.sweeps import DEGREES, FACTORS, SHIFTS, sweep
+from engine.training.strokes import stroke_drawings
 
 CANVAS = 324
 

@@ -24,7 +24,7 @@ from app.canvas import SIZE, Canvas
 from app.experiments import SweepPanel, TransformControls
 from app.experiments.state import ExperimentState
 from engine import load_model
-from engine.sweep import sweep
+from engine.experiments.sweeps import sweep
 
 
 def seven() -> np.ndarray:

@@ -57,7 +57,7 @@ def _shrink(im: np.ndarray) -> np.ndarray:
 def fewshot() -> dict:
     from engine import train_model
     from engine.preprocessing import mnist_style
-    from engine.teach import example_drawings
+    from engine.training.custom import example_drawings
 
     train = example_drawings(PER_CLASS, TRAIN_SEED)
     test_x, test_y, classes = example_drawings(TEST_PER_CLASS, TEST_SEED)
@@ -100,7 +100,7 @@ def ui(cancels: int) -> dict:
 
     import app
     import app.teach
-    from engine.teach import example_drawings
+    from engine.training.custom import example_drawings
 
     qapp = QApplication.instance() or QApplication([])
     folder = Path(tempfile.mkdtemp(prefix="teach-bench-"))

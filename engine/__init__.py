@@ -11,9 +11,17 @@ Public API::
     m = train_model(images, labels, ["X", "O", "4", "7"])   # a model of your own classes
     card = m.save("some/folder")              # safetensors + JSON card; load_model(card)
 
-Experiments: :mod:`engine.transforms` (shift, scale, rotate … a drawing),
-:mod:`engine.sweep` (probabilities under rotation, scale and shift) and
-:mod:`engine.experiment` (record and replay; errors are :class:`ExperimentError`).
+    s = sweep(m, drawing)                     # probabilities under rotation, scale, shift
+    rec = Recorder("my-experiment"); rec.record(drawing, m)   # a row per drawing
+    exp = open_experiment("my-experiment")    # … and replay it through any model
+
+Bad input of any kind raises a :class:`ConvPadError` child (``WeightsError``,
+``CardError``, ``ImageError``, ``DataSetError``, ``ExperimentError``,
+``ModelFileError`` …) whose message names the thing and the reason.
+
+The rooms: :mod:`engine.storage` (files on disk), :mod:`engine.training`,
+:mod:`engine.lecture` (the lecture's pictures, pages and steps),
+:mod:`engine.experiments` (transforms, sweeps, records), :mod:`engine.cli`.
 
 Importing this package does not import torch: ``list_models`` and the model specs are
 plain data, and the torch-backed names (``load_model``, ``Model``, ``Trace`` …) load
@@ -27,9 +35,22 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.lecture import PRESETS
+from engine.catalog import MODELS, list_models, model_spec
+from engine.errors import (
+    CardError,
+    ConvPadError,
+    DataSetError,
+    ExperimentError,
+    ImageError,
+    LimitError,
+    ModelFileError,
+    UnknownModelError,
+    WeightsError,
+    WriteError,
+)
+from engine.lecture.pictures import PRESETS
 from engine.preprocessing import INPUT_MODES
-from engine.registry import MODELS, ModelSpec, list_models, model_spec
+from engine.spec import ModelSpec, class_name
 
 if TYPE_CHECKING:
     from engine.model import Model
@@ -39,26 +60,37 @@ __all__ = [
     "MODELS",
     "PRESETS",
     "CardError",
+    "ConvPadError",
     "DataSet",
     "DataSetError",
     "DataStore",
     "ExperimentError",
     "ImageError",
     "Layer",
+    "LimitError",
     "Model",
+    "ModelFileError",
     "ModelSpec",
     "ReceptiveField",
+    "Recorder",
     "Sweep",
     "Trace",
+    "UnknownModelError",
     "WeightsError",
+    "WriteError",
     "available_devices",
+    "class_name",
     "device_name",
     "difference",
     "list_models",
     "load_model",
     "model_spec",
+    "open_experiment",
     "read_image",
+    "replay",
+    "sweep",
     "train_model",
+    "transforms",
 ]
 
 _LAZY = {
@@ -69,16 +101,15 @@ _LAZY = {
     "Trace": "engine.tracing",
     "difference": "engine.tracing",
     "ReceptiveField": "engine.tracing",
-    "WeightsError": "engine.weights",
-    "ImageError": "engine.imaging",
-    "ExperimentError": "engine.experiment",
-    "Sweep": "engine.sweep",
-    "read_image": "engine.imaging",
-    "train_model": "engine.teach",
-    "CardError": "engine.cards",
-    "DataSet": "engine.datasets",
-    "DataSetError": "engine.datasets",
-    "DataStore": "engine.datasets",
+    "Sweep": "engine.experiments.sweeps",
+    "sweep": "engine.experiments.sweeps",
+    "Recorder": "engine.experiments.records",
+    "open_experiment": "engine.experiments.records",
+    "replay": "engine.experiments.records",
+    "read_image": "engine.storage.images",
+    "train_model": "engine.training.custom",
+    "DataSet": "engine.storage.datasets",
+    "DataStore": "engine.storage.datasets",
 }
 
 
@@ -97,4 +128,6 @@ def load_model(name: str | Path, device: str = "auto", weights: str | Path | Non
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "transforms":  # the module: shift, scale, rotate … a drawing
+        return importlib.import_module("engine.experiments.transforms")
     raise AttributeError(f"module 'engine' has no attribute {name!r}")

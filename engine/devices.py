@@ -1,19 +1,23 @@
 """Which devices a model can run on, and what to call them.
 
 ``"auto"`` is resolved here once, at load time, so an unavailable device is a clear
-``ValueError`` instead of a failure deep inside the first forward pass.
+:class:`~engine.errors.ConvPadError` instead of a failure deep inside the first forward
+pass.
 """
 
 from __future__ import annotations
 
 import torch
 
+from engine.errors import ConvPadError
+
 
 def resolve_device(device: str = "auto") -> torch.device:
     """``"auto"`` → CUDA when available, else MPS when available, else CPU.
 
-    An explicit device that is not available raises ``ValueError`` saying so, rather
-    than failing later inside the first forward pass.
+    An explicit device that is not available raises
+    :class:`~engine.errors.ConvPadError` saying so, rather than failing later inside the
+    first forward pass.
     """
     if device == "auto":
         if torch.cuda.is_available():
@@ -26,17 +30,17 @@ def resolve_device(device: str = "auto") -> torch.device:
     except (RuntimeError, TypeError):
         dev = None
     if dev is None or dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or mps")
+        raise ConvPadError(f"unknown device {device!r}; use auto, cpu, cuda or mps")
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' asked for, but this torch build sees no CUDA GPU")
+        raise ConvPadError("device 'cuda' asked for, but this torch build sees no CUDA GPU")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(
+        raise ConvPadError(
             f"device {device!r} asked for, but only {torch.cuda.device_count()} GPU(s)"
         )
     if dev.type == "mps" and not (
         getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
     ):
-        raise ValueError("device 'mps' asked for, but MPS is not available here")
+        raise ConvPadError("device 'mps' asked for, but MPS is not available here")
     return dev
 
 

@@ -1,8 +1,12 @@
-"""A loaded model: preprocess a drawing, predict, trace.
+"""A loaded model: preprocess a drawing, predict, trace, edit, save — and load one.
 
 A :class:`Model` bundles the ``nn.Module`` with what callers need around it — its
-classes, its input shape, the preprocessing its training data went through, and the
-device it runs on — so the GUI, the CLI and a notebook all drive it the same way.
+classes, its input shape, the preprocessing its training data went through, the device
+it runs on and the card it was loaded with — so the GUI, the CLI and a notebook all
+drive it the same way. This is the only place a model is loaded or saved: every model
+ConvPad opens comes through :func:`load_model`, and every model it writes (``convpad
+train``, Teach, edited features, ``Model.save``) goes out through :meth:`Model.save` and
+:func:`engine.storage.cards.write_pair`, in the one card format.
 """
 
 from __future__ import annotations
@@ -11,28 +15,28 @@ import copy
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from engine import preprocessing
+from engine.catalog import MODELS, model_spec
 from engine.devices import device_name, resolve_device
-from engine.models import ARCHITECTURES
-from engine.registry import ModelSpec, model_spec
+from engine.errors import CardError, ConvPadError, LimitError, WeightsError
+from engine.spec import RESOURCES, ModelSpec
+from engine.storage.files import display
+from engine.storage.weights import MAX_ABS_WEIGHT, load_weights, weights_bytes
 from engine.tracing import (
+    HEAD_KINDS,
     Trace,
     check_sequential,
+    probabilities_from,
     receptive_fields,
     sequential_children,
     trace_module,
 )
-from engine.weights import WeightsError, load_weights, load_weights_and_card
-
-# ModelSpec.head → the Layer kind shown for a last plain dense layer. "softmax": the
-# last layer's output is the probabilities; "votes": its shares are (_vote_share).
-HEADS = {"softmax": "dense", "votes": "votes"}
 
 # Images per forward pass in predict(): large enough to keep the CPU busy, small enough
 # that a 10,000-image evaluation never holds more than a few MB of activations.
@@ -45,24 +49,30 @@ CHANNELS_LAST_BATCH = 64
 
 
 class Model:
-    """A shipped network, ready to preprocess drawings, predict and trace.
+    """A network, ready to preprocess drawings, predict, trace and save.
 
     Use :func:`load_model` to get one. ``classes`` and ``input_shape`` come from the
-    registry; ``card`` is the JSON model card beside the weights loaded, when one
-    describes them (``{}`` for weights made in this process, such as edited features).
+    spec; ``card`` is what the model card says about how the model was made (``{}``
+    for a model made in this process until it is saved). ``edited`` names the layers
+    whose weights were changed by hand (:meth:`with_weights`): such a model is not the
+    one its card describes, and says so in its :attr:`title`.
     """
 
     def __init__(
         self, spec: ModelSpec, module: nn.Module, device: torch.device,
-        card: dict | None = None,
+        card: dict | None = None, weights_path: Path | None = None,
+        edited: tuple[str, ...] = (),
     ) -> None:
         self.spec = spec
-        self.name = spec.name
-        self.classes: list[str] = list(spec.classes)
-        self.input_shape: tuple[int, int, int] = spec.input_shape
         self.device = device
         self.module = module.to(device).eval()
         self.card = card or {}
+        self.edited = tuple(edited)
+        # The file the weights came from (None once edited), for experiment records.
+        self.weights_path = weights_path
+        self._weights_sha256: str | None = None
+        self.stopped = ""  # why a training ended early ("" after a full run)
+        self.history: list[dict[str, Any]] = []  # a training's per-epoch figures
         # Weights never change while a model is loaded: copy them to numpy once, not on
         # every traced frame (the digits dense layer alone is 6.5 MB).
         self._weights: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
@@ -71,58 +81,60 @@ class Model:
             b = getattr(child, "bias", None)
             if isinstance(w, torch.Tensor):
                 self._weights[name] = (
-                    _frozen(w),
-                    _frozen(b) if isinstance(b, torch.Tensor) else None,
-                )
+                    _frozen(w), _frozen(b) if isinstance(b, torch.Tensor) else None)
         self._fields = receptive_fields(self.module)
-        self._reduce = _pick(preprocessing.PREPROCESSORS, spec.preprocessing, "preprocessing", spec)
+        self._reduce = _pick(preprocessing.PREPROCESSORS, spec.preprocessing, "preprocessing",
+                             spec)
         self._as_drawn = _pick(preprocessing.AS_DRAWN, spec.preprocessing, "preprocessing", spec)
         self._crops_to_ink = spec.preprocessing in preprocessing.CROPS_TO_INK
-        # The file the weights came from (load_model sets it), for experiment records.
-        self.weights_path: Path | None = None
-        self._weights_sha256: str | None = None
         self._channels_last: nn.Module | None = None
-        last_kind = _pick(HEADS, spec.head, "head", spec)
-        self._votes = spec.head == "votes"
-        self._children = sequential_children(self.module, head=last_kind)
+        _pick(HEAD_KINDS, spec.head, "head", spec)
+        self._children = sequential_children(self.module, head=spec.head)
         check_sequential(self.module, self._children, self.input_shape, self.device)
 
     def __repr__(self) -> str:
-        return f"<Model {self.name!r} on {self.device}>"
+        return f"<Model {self.title!r} on {self.device}>"
 
-    def save(self, folder: str | Path) -> Path:
-        """Write this model to ``folder`` as safetensors + a JSON card; returns the card.
+    # ----- who it is --------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """What :func:`load_model` reopens it by: a shipped name or the card's path."""
+        return self.spec.name
 
-        Atomic: weights first, card last, so a crash leaves the old pair or the new one.
-        The model is then named by its card, so ``load_model(m.name)`` reopens it.
-        See :func:`engine.teach.save_model`.
-        """
-        from engine.teach import save_model
+    @property
+    def title(self) -> str:
+        """What a headline or a window title calls it: "xo-toy", "xo-toy (edited)"."""
+        base = self.spec.name if self.spec.name in MODELS else self.spec.title
+        return f"{base} (edited)" if self.edited else base
 
-        return save_model(self, folder)
+    @property
+    def classes(self) -> list[str]:
+        return list(self.spec.classes)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.spec.input_shape
 
     @property
     def device_name(self) -> str:
         return device_name(self.device)
 
+    @property
+    def weights_sha256(self) -> str:
+        """SHA-256 (hex) of exactly the weights that answer: an experiment log names them,
+        so a retrained file under the same name, or edited features, are told apart."""
+        if self._weights_sha256 is None:
+            if self.weights_path is not None and not self.edited:
+                digest = hashlib.sha256(self.weights_path.read_bytes())
+            else:
+                digest = hashlib.sha256(weights_bytes(self.module))
+            self._weights_sha256 = digest.hexdigest()
+        return self._weights_sha256
+
+    # ----- drawings in --------------------------------------------------------------------
     def is_blank(self, img: np.ndarray) -> bool:
         """True when a drawing holds no ink (an empty canvas: no prediction)."""
         return preprocessing.is_blank(preprocessing.as_ink(img, invert=False))
-
-    @property
-    def weights_sha256(self) -> str | None:
-        """SHA-256 (hex) of the weight file this model was loaded from, or None if unknown.
-
-        Read on first use and kept: an experiment log names exactly which weights
-        answered, so a retrained file under the same name is told apart.
-        """
-        if self._weights_sha256 is None and self.weights_path is not None:
-            digest = hashlib.sha256()
-            with open(self.weights_path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-            self._weights_sha256 = digest.hexdigest()
-        return self._weights_sha256
 
     def preprocess(
         self, img: np.ndarray, invert: bool | None = None, input: str = "centred"
@@ -169,21 +181,13 @@ class Model:
         elif input == "as-drawn":
             x = self._as_drawn(preprocessing.as_drawn_cover(ink, size))
         else:
-            raise ValueError(
-                f"unknown input mode {input!r}; choose one of: "
-                f"{', '.join(preprocessing.INPUT_MODES)}"
-            )
+            raise ConvPadError(f"unknown input mode {input!r}; choose one of: "
+                               f"{', '.join(preprocessing.INPUT_MODES)}")
         return x.reshape(self.input_shape)
 
+    # ----- answers out --------------------------------------------------------------------
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
-
-    def _probabilities(self, out: np.ndarray) -> np.ndarray:
-        """Rows of class probabilities from the network's last layer (N, classes)."""
-        out = np.asarray(out, np.float32)
-        if not self._votes:
-            return out
-        return np.stack([_vote_share(row) for row in out]) if len(out) else out
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for model-ready inputs ``(N, *input_shape)``, no preprocessing."""
@@ -200,8 +204,9 @@ class Model:
         outs = []
         with torch.inference_mode():
             for start in range(0, len(x), BATCH):
-                out = module(self._tensor(x[start : start + BATCH]))
-                outs.append(self._probabilities(out.float().cpu().numpy()))
+                out = module(self._tensor(x[start : start + BATCH])).float().cpu().numpy()
+                outs.append(np.stack([probabilities_from(row, self.spec.head) for row in out])
+                            if len(out) else out)
         return np.concatenate(outs) if outs else np.zeros((0, len(self.classes)), np.float32)
 
     def predict(
@@ -217,7 +222,7 @@ class Model:
         if imgs.ndim == 2:
             imgs = imgs[None]
         if imgs.ndim != 3:
-            raise ValueError(f"expected drawings of shape (N, H, W), got {imgs.shape}")
+            raise ConvPadError(f"expected drawings of shape (N, H, W), got {imgs.shape}")
         inks = [preprocessing.as_ink(im, invert=invert) for im in imgs]
         blank = np.array([preprocessing.is_blank(ink) for ink in inks], bool)
         x = (
@@ -233,30 +238,79 @@ class Model:
         """Run one model-ready input (``input_shape``) and record every layer."""
         x = np.asarray(x, np.float32)
         if x.shape not in (self.input_shape, self.input_shape[1:]):
-            raise ValueError(
+            raise ConvPadError(
                 f"{self.name} traces one input of shape {self.input_shape}, got {x.shape}; "
-                "call preprocess() on a raw drawing first"
-            )
+                "call preprocess() on a raw drawing first")
         t = self._tensor(x.reshape(1, *self.input_shape))
         layers = trace_module(self._children, t, self._weights, self._fields)
-        last = layers[-1].output
-        probs = _vote_share(last) if self._votes else last.copy()
+        probs = probabilities_from(layers[-1].output, self.spec.head)
         return Trace(layers=layers, probabilities=probs, classes=self.classes)
 
+    # ----- edits and saving ---------------------------------------------------------------
+    def with_weights(self, layer_name: str, weights: np.ndarray) -> Model:
+        """A copy whose conv or dense layer ``layer_name`` has ``weights``, same device.
 
-def _vote_share(votes: np.ndarray) -> np.ndarray:
-    """One image's votes → each class's share: the toy's "probabilities".
+        This model and its file are untouched; the copy is :attr:`edited`. Refused
+        (:class:`~engine.errors.ConvPadError`) for a layer that is not a conv or dense
+        layer, another shape, NaN, or a value beyond ±1e4 — the one limit every weight
+        file is held to, so what is edited can always be saved and opened again.
+        """
+        module = copy.deepcopy(self.module)
+        child = getattr(module, layer_name, None)
+        if not isinstance(child, (nn.Conv2d, nn.Linear)):
+            names = [n for n, c in module.named_children() if isinstance(c, (nn.Conv2d,
+                                                                             nn.Linear))]
+            raise ConvPadError(f"{self.name} has no conv or dense layer {layer_name!r}; "
+                               f"its layers with weights are {names}")
+        w = np.asarray(weights, np.float32)
+        if w.shape != tuple(child.weight.shape):
+            raise ConvPadError(f"{layer_name}: weights of shape {w.shape}, expected "
+                               f"{tuple(child.weight.shape)}")
+        if not np.isfinite(w).all():
+            raise ConvPadError(f"{layer_name}: weights hold NaN or infinite values")
+        if w.size and float(np.abs(w).max()) > MAX_ABS_WEIGHT:
+            raise LimitError(f"{layer_name}: a weight of {float(np.abs(w).max()):.3g} is beyond "
+                             f"±{MAX_ABS_WEIGHT:g}, the limit every ConvPad weight is held to")
+        with torch.no_grad():
+            child.weight.copy_(torch.from_numpy(w).to(child.weight.device, child.weight.dtype))
+        edited = tuple(sorted({*self.edited, layer_name}))
+        return Model(self.spec, module, self.device, self.card, None, edited)
 
-    The toy's votes are non-negative; its probability of X is X's share of all votes,
-    and no votes at all (no feature matched anything) is a tie. Plain Python on a
-    two-element vector: numpy's per-call overhead would cost more than the toy
-    network's whole forward pass, which is traced on every frame.
-    """
-    values = [float(v) for v in votes]
-    total = sum(values)
-    if total <= 0:
-        return np.full(len(values), 1.0 / len(values), np.float32)
-    return np.array([v / total for v in values], np.float32)
+    def save(self, folder: str | Path | None = None, title: str | None = None) -> Path:
+        """Write this model to ``folder`` as safetensors + a JSON card; returns the card.
+
+        ``folder`` defaults to a new folder under the user data folder's ``models/``;
+        ``title`` (what a picker shows) defaults to the model's own.
+        The shipped resources are never written (``convpad train`` rebuilds them). The
+        pair is written atomically (:func:`engine.storage.cards.write_pair`); the model
+        is then named by its card, so ``load_model(m.name)`` — or ``convpad --model``,
+        *Open model* — reopens it.
+        """
+        from engine.storage.cards import card_fields, read_card, write_pair
+        from engine.storage.paths import new_model_folder
+
+        folder = Path(folder).expanduser() if folder is not None else new_model_folder(
+            self.spec.title)
+        if _inside(folder, RESOURCES):
+            raise ConvPadError(f"{display(folder)} holds the shipped models, which ConvPad "
+                               "never overwrites: choose another folder")
+        fields = card_fields(self.spec) | dict(self.card)
+        if self.edited:
+            fields["title"] = self.title
+            fields["edited"] = list(self.edited)
+            fields["base"] = self.spec.name if self.spec.name in MODELS else self.spec.title
+        if title is not None:
+            fields["title"] = title
+        card = read_card(write_pair(weights_bytes(self.module), folder, fields))
+        self.spec, self.card, self.weights_path, self.edited = (
+            card.spec, card.made, card.weights, ())
+        self._weights_sha256 = card.fields["weights_sha256"]
+        return card.path
+
+
+def _inside(folder: Path, root: Path) -> bool:
+    folder, root = folder.resolve(), root.resolve()
+    return folder == root or root in folder.parents
 
 
 def _frozen(t: torch.Tensor) -> np.ndarray:
@@ -269,71 +323,60 @@ T = TypeVar("T")
 
 
 def _pick(table: Mapping[str, T], key: str, what: str, spec: ModelSpec) -> T:
-    """``table[key]``, or a ``ValueError`` naming the model, the bad value and the choices."""
+    """``table[key]``, or a ``ConvPadError`` naming the model, the bad value and the choices."""
     try:
         return table[key]
     except KeyError:
-        raise ValueError(
+        raise ConvPadError(
             f"model {spec.name!r}: unknown {what} {key!r}; choose one of: {', '.join(table)}"
         ) from None
 
 
-def build_module(name: str | ModelSpec) -> nn.Module:
-    """A freshly initialised (untrained) network of model ``name`` (or a spec), as its spec says.
-
-    Raises ``ValueError`` when the spec's architecture, config, input shape and classes
-    do not fit together, so a new spec fails here with its name, not in a forward pass.
-    """
-    spec = name if isinstance(name, ModelSpec) else model_spec(name)
-    name = spec.name
-    build = _pick(ARCHITECTURES, spec.architecture, "architecture", spec)
-    try:
-        module = build(**spec.config)
-    except TypeError as exc:
-        raise ValueError(
-            f"model {name!r}: config {dict(spec.config)} does not fit "
-            f"architecture {spec.architecture!r} ({exc})"
-        ) from None
-    try:
-        with torch.inference_mode():
-            out = module(torch.zeros(1, *spec.input_shape))
-    except RuntimeError as exc:
-        raise ValueError(
-            f"model {name!r}: its {spec.architecture} network does not take an input of "
-            f"shape {spec.input_shape} ({exc})"
-        ) from None
-    if out.shape != (1, len(spec.classes)):
-        raise ValueError(
-            f"model {name!r}: its {spec.architecture} network gives {tuple(out.shape[1:])} "
-            f"outputs for {len(spec.classes)} classes; check its config"
-        )
-    return module
-
-
 def load_model(name: str | Path, device: str = "auto", weights: str | Path | None = None
                ) -> Model:
-    """Load model ``name`` (one of :func:`engine.list_models`, or a user model's card or
-    folder) onto ``device``.
+    """Load model ``name`` onto ``device`` ("auto", "cpu", "cuda", "mps").
 
-    ``weights`` overrides the shipped safetensors file. Raises ``ValueError`` for an
-    unknown name or unavailable device, :class:`engine.WeightsError` for a bad file and
-    :class:`engine.CardError` for a user model's card that disagrees with its weights.
+    ``name`` is a shipped model (:func:`engine.list_models`), the card or folder of a
+    model ConvPad saved, or a Keras/ONNX network file. ``weights`` overrides the
+    weights file (development and tests). Raises a
+    :class:`~engine.errors.ConvPadError` child naming the problem: an unknown name, an
+    unavailable device, a bad weight file (``WeightsError``), a card that disagrees
+    with its weights (``CardError``), a network file that cannot be opened
+    (``ModelFileError``).
     """
     spec = model_spec(name)
     dev = resolve_device(device)
-    module = build_module(spec)
-    path = Path(weights) if weights is not None else spec.weights_path
-    if spec.card_file is None:
-        model = Model(spec, module, dev, load_weights_and_card(module, path))
-    else:
-        # A user model: its card is what ``model_spec`` read and checked (engine.cards).
-        from engine.cards import CardError, read_card_strict
+    if spec.architecture in ("keras", "onnx"):
+        from engine.formats import load_network
 
-        try:
-            load_weights(module, path)
-        except WeightsError as exc:
-            raise CardError(
-                f"{spec.card_file}: the card does not match its weights: {exc}") from None
-        model = Model(spec, module, dev, read_card_strict(Path(spec.card_file)))
-    model.weights_path = path
-    return model
+        return Model(spec, load_network(spec), dev, weights_path=None)
+    from engine.architectures import build_module
+    from engine.storage.cards import card_fields, read_card
+
+    try:
+        module = build_module(spec)
+    except ConvPadError as exc:
+        if spec.card_file is None:
+            raise
+        raise CardError(f"{display(spec.card_file)}: {exc}") from None
+    if weights is not None:  # an explicit file: no card describes it
+        path = Path(weights)
+        load_weights(module, path)
+        return Model(spec, module, dev, {}, path)
+    card = read_card(spec.card_path, name=spec.name if spec.name in MODELS else None)
+    shipped = spec.name in MODELS
+    if shipped and _differs(card_fields(card.spec), card_fields(spec)):
+        raise CardError(f"{display(card.path)} describes another network than ConvPad's "
+                        f"{spec.name!r}: restore it, or rebuild it with `convpad train "
+                        f"{spec.name}`")
+    try:
+        load_weights(module, card.weights)
+    except WeightsError as exc:
+        raise CardError(f"{display(card.path)}: its weights cannot be used: {exc}") from None
+    return Model(spec if shipped else card.spec, module, dev, card.made, card.weights)
+
+
+def _differs(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two cards' spec fields describe different networks (titles may differ)."""
+    return {k: v for k, v in a.items() if k != "title"} != {
+        k: v for k, v in b.items() if k != "title"}

@@ -22,6 +22,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
+from engine.errors import ConvPadError
+
 # A pixel counts as ink above this level; anti-aliased stroke edges stay below it.
 INK_THRESHOLD = 0.1
 
@@ -44,9 +46,9 @@ def as_ink(img: np.ndarray, invert: bool | None = None) -> np.ndarray:
     """
     a = np.asarray(img)
     if a.ndim != 2:
-        raise ValueError(f"expected a 2-D grey image, got an array of shape {a.shape}")
+        raise ConvPadError(f"expected a 2-D grey image, got an array of shape {a.shape}")
     if a.size == 0:
-        raise ValueError("expected a 2-D grey image, got an empty array")
+        raise ConvPadError("expected a 2-D grey image, got an empty array")
     if a.dtype in (np.uint8, np.bool_):
         # Already in [0, 1] once scaled, and never NaN: no check, no clip (the live
         # path sends the canvas's bytes on every frame).
@@ -58,7 +60,7 @@ def as_ink(img: np.ndarray, invert: bool | None = None) -> np.ndarray:
             a = a.astype(np.float32, copy=False)
             # One float64 sum finds any NaN or inf without allocating a mask of the canvas.
             if not np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)):
-                raise ValueError("image holds NaN or infinite values")
+                raise ConvPadError("image holds NaN or infinite values")
         a = np.clip(a, 0.0, 1.0)
     if invert is None:
         border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.errors import ConvPadError, WeightsError
+
 # How each layer type is shown. Anything else in a model is a bug in the model file.
 KINDS: dict[type[nn.Module], str] = {
     nn.Conv2d: "conv",
@@ -95,7 +97,7 @@ def difference(b: Trace, a: Trace) -> Trace:
     """
     if [(la.name, la.output.shape) for la in a.layers] != [
             (lb.name, lb.output.shape) for lb in b.layers]:
-        raise ValueError("cannot subtract traces of different networks: pin A again")
+        raise ConvPadError("cannot subtract traces of different networks: pin A again")
     layers = [Layer(lb.name, lb.kind, lb.output - la.output, lb.weights, lb.bias,
                     lb.receptive_field) for la, lb in zip(a.layers, b.layers, strict=True)]
     return Trace(layers, b.probabilities - a.probabilities, list(b.classes))
@@ -129,21 +131,52 @@ def _first(v: int | tuple[int, ...]) -> int:
     return v[0] if isinstance(v, tuple) else int(v)
 
 
-def sequential_children(module: nn.Module, head: str = "dense") -> list[tuple[str, nn.Module, str]]:
+# ModelSpec.head → the Layer kind shown for a last plain dense layer: the X/O toy's
+# votes are their own kind (their shares are the probabilities, see probabilities_from).
+HEAD_KINDS = {"softmax": "dense", "votes": "votes", "logits": "dense", "log-softmax": "dense"}
+
+
+def probabilities_from(out: np.ndarray, head: str) -> np.ndarray:
+    """One image's last-layer output → its class probabilities, as the spec's head says.
+
+    ``"softmax"``: the output is the probabilities. ``"votes"``: each class's share of
+    all votes (the toy's votes are non-negative; no votes at all is a tie). ``"logits"``:
+    a softmax ConvPad adds; ``"log-softmax"``: their exponential. Plain Python on a
+    two-element vote vector: numpy's per-call overhead would cost more than the toy
+    network's whole forward pass, which is traced on every frame.
+    """
+    if head == "votes":
+        values = [float(v) for v in out]
+        total = sum(values)
+        if total <= 0:
+            return np.full(len(values), 1.0 / len(values), np.float32)
+        return np.array([v / total for v in values], np.float32)
+    a = np.asarray(out, np.float64)
+    if head == "logits":
+        e = np.exp(a - a.max())
+        return (e / e.sum()).astype(np.float32)
+    if head == "log-softmax":
+        return np.exp(a).astype(np.float32)
+    return np.array(out, np.float32)
+
+
+def sequential_children(module: nn.Module, head: str = "softmax"
+                        ) -> list[tuple[str, nn.Module, str]]:
     """The module's children as (name, module, kind), to be run in order by the tracer.
 
-    ``head`` is the kind given to the last layer when it is a plain dense layer
-    ("votes" for the X/O toy). Kinds are worked out here, once per model, not per frame.
+    ``head`` (a :class:`~engine.spec.ModelSpec` head) decides the kind of the last layer
+    when it is a plain dense layer ("votes" for the X/O toy). Kinds are worked out here,
+    once per model, not per frame.
 
     Tracing walks the children one after another instead of hooking ``forward``: a
     hook costs a registration, a removal and a Python call per layer per frame, which
     more than doubles the time of a 0.1 ms network. The walk is only right for models
     whose ``forward`` calls each child once, in definition order (ours do, by design:
-    see :mod:`engine.models`); :func:`check_sequential` verifies that once per model.
+    see :mod:`engine.architectures`); :func:`check_sequential` verifies that once per model.
     """
     children = [(name, child, layer_kind(child)) for name, child in module.named_children()]
     if children and children[-1][2] == "dense":
-        children[-1] = (*children[-1][:2], head)
+        children[-1] = (*children[-1][:2], HEAD_KINDS.get(head, "dense"))
     return children
 
 
@@ -166,15 +199,15 @@ def check_sequential(
         for _, child, _ in children:
             got = child(got)
     if not torch.isfinite(want).all():
-        raise ValueError(
+        raise WeightsError(
             f"{type(module).__name__} gives NaN or infinite outputs on a test input: its "
             "weights are unusable (overflowing or corrupt); restore the weight file or "
-            "rebuild it with `python main.py train`"
+            "rebuild it with `convpad train`"
         )
     if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-4, atol=1e-5):
         raise TypeError(
             f"{type(module).__name__}.forward is not its children called in order; "
-            "engine.tracing cannot trace it (see engine/models.py)"
+            "engine.tracing cannot trace it (see engine/architectures.py)"
         )
 
 

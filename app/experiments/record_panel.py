@@ -35,9 +35,9 @@ from app.actions import ActionSpec, build_actions
 from app.canvas import SIZE, Canvas
 from app.errors import describe
 from app.experiments.state import ExperimentState
-from engine.experiment import (
+from engine import ExperimentError
+from engine.experiments import (
     Experiment,
-    ExperimentError,
     Recorder,
     contact_sheet,
     open_experiment,

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.errors import describe
 from app.panels.base import FastImageItem
-from engine.sweep import Sweep, sweep
+from engine.experiments import Sweep, sweep
 
 CENTRED_NOTE = (
     "Centred input: the drawing is cropped, scaled and re-centred before the network "

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.numbers import MINUS, decimals_for
+from app.numbers import value_text as number_text
 from app.stepper.paint import Grid, Lines, symbol, widest
 from app.stepper.view import ShowView
-from engine.steps import ConvSteps, decimals_for, number_text
+from engine.lecture import ConvSteps
 
 
 @dataclass
@@ -37,7 +39,7 @@ class ConvShow:
 
 
 def _paren(text: str) -> str:
-    return f"({text})" if text.startswith("-") else text
+    return f"({text})" if text.startswith(("-", MINUS)) else text
 
 
 class ConvView(ShowView):

@@ -15,13 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QInputDialog, QPushButton, QWidget
 
 from app.stepper.pages import Page, quiet
 from app.stepper.paint import Grid, Lines
 from app.stepper.view import StepView
-from engine.steps import ConvSteps, matching_divisor, save_edited_model, with_conv_weights
+from engine import ConvPadError, class_name, list_models
+from engine.lecture import ConvSteps, matching_divisor
+from engine.storage import new_model_folder, slug
 
 PRESETS: dict[str, np.ndarray] = {
     "Horizontal bar": np.array([[-1, -1, -1], [1, 1, 1], [-1, -1, -1]], np.float64),
@@ -38,12 +40,6 @@ def editable_conv(trace) -> tuple[str, int] | None:
             if n is not None:
                 return layer.name, n
     return None
-
-
-def default_folder() -> Path:
-    """Where edited models are saved: the user's data folder, never the shipped resources."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".convpad") / "models"
 
 
 class FeaturesView(StepView):
@@ -90,6 +86,7 @@ class FeaturesPage(Page):
 
     weights_edited = Signal(str, object)
     model_edited = Signal(object)
+    model_saved = Signal(str, str)  # (card path, title): it can join the model picker
     notice = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -190,26 +187,34 @@ class FeaturesPage(Page):
         w = self.weights()
         self.weights_edited.emit(self.layer_name, w)
         if self.base_model is not None:
-            self.edited_model = with_conv_weights(self.base_model, self.layer_name, w)
+            self.edited_model = self.base_model.with_weights(self.layer_name, w)
             self.model_edited.emit(self.edited_model)
 
-    def save_as(self, name: str, folder: str | Path | None = None) -> tuple[Path, Path] | None:
-        """Save the edited features as model ``name``; a refusal is shown, not raised."""
+    def save_as(self, name: str, folder: str | Path | None = None) -> Path | None:
+        """Save the edited features as a new model called ``name`` (in ``folder``, or a new
+        folder under the user data folder's models); returns its card. It opens like any
+        saved model (``convpad --model``, *Open model*). A refusal is shown, not raised."""
         model = self.edited_model or (
-            with_conv_weights(self.base_model, self.layer_name, self.weights())
+            self.base_model.with_weights(self.layer_name, self.weights())
             if self.base_model is not None else None)
         if model is None:
             self.refuse("No model with editable features is loaded.")
             return None
         try:
-            paths = save_edited_model(model, name, folder or default_folder())
-        except (ValueError, OSError) as exc:
+            title = class_name(name, "model")
+            if title.casefold() in {m.casefold() for m in list_models()}:
+                raise ConvPadError(f"{title!r} is a shipped model: save the edited features "
+                                   "under a new name")
+            target = Path(folder) / slug(title) if folder is not None else new_model_folder(title)
+            card = model.save(target, title=title)
+        except ConvPadError as exc:
             self.refuse(f"Not saved: {exc}")
             return None
         self.clear_refusal()
-        self.notice.emit(f"Saved the edited features as {paths[0]} (card {paths[1].name})")
-        self.set_hint(f"Saved as {paths[0].name} in {paths[0].parent}.")
-        return paths
+        self.notice.emit(f"Saved the edited features as {title!r} in {card.parent}")
+        self.set_hint(f"Saved as {title!r} in {card.parent}.")
+        self.model_saved.emit(str(card), title)
+        return card
 
     def save_dialog(self) -> None:
         name, ok = QInputDialog.getText(self, "Save as new model",

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.numbers import decimals_for
+from app.numbers import value_text as number_text
 from app.stepper.paint import Grid, Lines, symbol, widest
 from app.stepper.view import ShowView
-from engine.steps import PoolSteps, ReluSteps, decimals_for, number_text
+from engine.lecture import PoolSteps, ReluSteps
 
 
 def as_grid(values: np.ndarray) -> np.ndarray:

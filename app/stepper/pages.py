@@ -22,19 +22,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.numbers import value_text as number_text
 from app.stepper.conv_view import ConvShow, ConvView
 from app.stepper.map_views import PoolShow, PoolView, ReluShow, ReluView
 from app.stepper.player import StepPlayer
 from app.stepper.size_view import SizeView
 from app.stepper.vector_views import DenseShow, DenseView, VoteShow, VoteView
 from app.stepper.view import StepView
-from engine.lessons import ConvLesson, SizeLesson, parse_value
-from engine.steps import (
+from engine.lecture import (
+    ConvLesson,
     ConvSteps,
+    SizeLesson,
     geometry,
     layer_input,
     map_shape,
-    number_text,
+    parse_value,
     steps_for_layer,
 )
 

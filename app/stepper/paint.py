@@ -20,7 +20,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
 from app import theme
-from engine.steps import number_text
+from app.numbers import value_text as number_text
 
 REF_PX = 100.0  # text is measured once at this pixel size and scaled: widths are linear in f
 GAP = 1.0  # between blocks, in units of f

@@ -40,8 +40,7 @@ from app.stepper.features import FeaturesPage
 from app.stepper.pages import ConvLessonPage, LayerPage, Page, SizePage, quiet
 from app.stepper.player import PlayerBar
 from app.stepper.view import legible_px
-from engine.lessons import CONV_LESSONS, SIZE
-from engine.steps import steppable_layers
+from engine.lecture import CONV_LESSONS, SIZE, steppable_layers
 
 K = Qt.Key
 KEYS = {

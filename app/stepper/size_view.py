@@ -10,8 +10,7 @@ import numpy as np
 
 from app.stepper.paint import Grid, Lines, symbol
 from app.stepper.view import StepView
-from engine.lessons import size_text
-from engine.steps import ConvSteps
+from engine.lecture import ConvSteps, size_text
 
 
 class SizeView(StepView):

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.numbers import decimals_for
+from app.numbers import value_text as number_text
 from app.stepper.map_views import as_grid
 from app.stepper.paint import Bars, Grid, Lines, widest
 from app.stepper.view import ShowView
-from engine.steps import DenseSteps, VoteSteps, decimals_for, number_text
+from engine.lecture import DenseSteps, VoteSteps
 
 
 @dataclass

@@ -1,0 +1,349 @@
+"""The window as a user meets it: draw, read the answer, switch models, undo, open files.
+
+Real mouse events go to the canvas through pytest-qt's ``qtbot``; assertions are on
+what the window shows (the prediction headline, the panels, the notice banner).
+Updates are awaited with ``waitUntil``/``waitSignal`` — never a timed assert.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pen import stroke
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt, QTimer
+
+import app
+from app.canvas import SIZE
+from engine import PRESETS, list_models
+
+LOAD_MS = 60_000  # the first load imports torch: generous, and only a ceiling
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """Make a shown window for a model and wait until that model is live."""
+
+    def make(model: str = "digits"):
+        window = app.create_main_window(model=model)
+        qtbot.addWidget(window)
+        window.resize(1280, 800)
+        window.show()
+        qtbot.waitUntil(lambda: window.model is not None and window.model.name == model,
+                        timeout=LOAD_MS)
+        return window
+
+    return make
+
+
+def draw(qtbot, window, points: list[tuple[float, float]]) -> None:
+    """One pen stroke through ``points`` (fractions of the canvas) with real mouse events."""
+    stroke(qtbot, window.canvas, points)
+
+
+def seven() -> list[tuple[float, float]]:
+    top = [(0.25 + 0.5 * t, 0.25) for t in np.linspace(0, 1, 12)]
+    down = [(0.75 - 0.3 * t, 0.25 + 0.55 * t) for t in np.linspace(0, 1, 12)]
+    return top + down
+
+
+def wait_answer(qtbot, window) -> str:
+    qtbot.waitUntil(lambda: window.prediction.text().strip() != "", timeout=LOAD_MS)
+    return window.prediction.text()
+
+
+def test_a_stroke_leaves_ink_and_gives_a_prediction(qtbot, open_window):
+    window = open_window("digits")
+    assert window.canvas.is_empty()
+    draw(qtbot, window, seven())
+    assert window.canvas.ink().max() == pytest.approx(1.0)
+    text = wait_answer(qtbot, window)
+    assert text.split()[0] == "7" and text.endswith("%")
+
+
+def test_an_empty_canvas_shows_no_prediction(qtbot, open_window):
+    window = open_window("digits")
+    assert window.prediction.text() == ""
+    softmax = window.panel("softmax")
+    assert not softmax.values.any()  # empty bars, not a guess
+
+
+def test_an_empty_canvas_casts_no_toy_votes(qtbot, open_window):
+    window = open_window("xo-toy")
+    window.load_preset("X (lecture)")
+    qtbot.waitUntil(lambda: window.prediction.text().startswith("X"))
+    assert window.panel("votes").votes[0] > 0
+    # The totals say how they become the headline's 69 %: each is its share of all votes.
+    assert [t.toPlainText() for t in window.panel("votes").totals] == ["X 0.74 = 69%",
+                                                                     "O 0.33 = 31%"]
+    window.canvas.clear()
+    qtbot.waitUntil(lambda: window.prediction.text() == "")
+    votes = window.panel("votes")
+    assert not votes.votes.any() and [t.toPlainText() for t in votes.totals] == ["X —", "O —"]
+
+
+def test_every_model_is_selectable_and_every_panel_follows_the_pen(qtbot, open_window):
+    window = open_window("xo-toy")
+    window.load_preset("X (lecture)")
+    for name in list_models():
+        with qtbot.waitSignal(window.model_changed, timeout=LOAD_MS) if (
+            window.model.name != name) else _nothing():
+            window.model_picker.setCurrentIndex(list_models().index(name))
+        assert window.model.name == name
+        assert not window.canvas.is_empty(), "switching models keeps the drawing"
+        before = {p.name: p.frames for p in window.panels()}
+        draw(qtbot, window, [(0.3, 0.3), (0.5, 0.6), (0.7, 0.4)])
+        qtbot.waitUntil(lambda b=before: all(p.frames > b[p.name] for p in window.panels()))
+        kinds = {type(p).__name__ for p in window.panels()}
+        assert {"InputPanel", "FiltersPanel", "MapsPanel"} <= kinds
+        assert kinds & {"ProbabilitiesPanel", "VotesPanel"}
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_undo_redo_and_clear(qtbot, open_window):
+    window = open_window("xo-toy")
+    assert not window.act_undo.isEnabled() and not window.act_redo.isEnabled()
+    draw(qtbot, window, [(0.2, 0.2), (0.8, 0.8)])
+    assert window.act_undo.isEnabled()
+    one = window.canvas.ink()
+    draw(qtbot, window, [(0.8, 0.2), (0.2, 0.8)])
+    two = window.canvas.ink()
+    assert not np.array_equal(one, two)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(window.canvas.ink(), one)
+    assert window.act_redo.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(window.canvas.ink(), two)
+    qtbot.mouseClick(window.clear_button, Qt.MouseButton.LeftButton)
+    assert window.canvas.is_empty()
+    qtbot.waitUntil(lambda: window.prediction.text() == "")
+    window.act_undo.trigger()
+    assert np.array_equal(window.canvas.ink(), two)
+
+
+@pytest.mark.parametrize(("preset", "answer"), [("X (lecture)", "X"), ("Trickier X", "X"),
+                                                ("O", "O")])
+def test_xo_toy_presets_get_the_lectures_answer(qtbot, open_window, preset, answer):
+    window = open_window("xo-toy")
+    window.load_preset(preset)
+    qtbot.waitUntil(lambda: window.trace is not None)
+    assert np.array_equal(window.panel("input").tile_values(0), PRESETS[preset])
+    assert wait_answer(qtbot, window).split()[0] == answer
+
+
+def test_xo_toy_shows_the_slides_feature_map(qtbot, open_window):
+    from engine.lecture.pictures import SEED_MAP_DIAGONAL
+
+    window = open_window("xo-toy")
+    window.load_preset("X (lecture)")
+    qtbot.waitUntil(lambda: window.trace is not None)
+    shown = window.panel("conv").tile_values(0)
+    assert np.trunc(shown * 100 + np.sign(shown) * 1e-3) / 100 == pytest.approx(
+        SEED_MAP_DIAGONAL)
+
+
+def test_hovering_a_map_cell_outlines_its_receptive_field(qtbot, open_window):
+    window = open_window("digits")
+    draw(qtbot, window, seven())
+    qtbot.waitUntil(lambda: window.trace is not None)
+    hover(qtbot, window.panel("pool1"), tile=3, row=2, col=4)
+    outline = window.panel("input").outline
+    assert outline.isVisible()
+    r = outline.rect()
+    # pool1 cell (2, 4): conv 3×3 then pool 2×2 → 4×4 input window at rows 4–8, cols 8–12.
+    assert (r.top(), r.left(), r.height(), r.width()) == (4, 8, 4, 4)
+    readout = window.panel("pool1").readout.text()
+    assert "map 3, row 2, col 4" in readout
+    qtbot.wait(1500)  # the value stays while the pointer rests (a tooltip would go)
+    assert window.panel("pool1").readout.text() == readout
+
+
+def hover(qtbot, panel, tile: int, row: int, col: int) -> None:
+    """Rest the real mouse pointer on one cell of a panel's mosaic."""
+    x, y = panel.mosaic.origin(tile)
+    scene = panel.image.mapToScene(QPointF(x + col + 0.5, y + row + 0.5))
+    target = panel.view.mapFromScene(scene)
+    qtbot.mouseMove(panel.view.viewport(), target)
+    qtbot.waitUntil(lambda: panel.marker.isVisible())
+
+
+def test_clicking_a_map_opens_an_enlarged_view(qtbot, open_window):
+    window = open_window("xo-toy")
+    window.load_preset("O")
+    qtbot.waitUntil(lambda: window.trace is not None)
+    panel = window.panel("conv")
+    x, y = panel.mosaic.origin(1)
+    scene = panel.image.mapToScene(QPointF(x + 3.5, y + 3.5))
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.view.mapFromScene(scene))
+    qtbot.waitUntil(lambda: bool(window._zooms))
+    view = next(iter(window._zooms.values()))
+    assert view.isVisible() and "map 1" in view.windowTitle()
+    assert view.image.image.shape == (7, 7)
+
+
+def _png_with_alpha(path: Path) -> None:
+    rgba = np.zeros((120, 120, 4), np.uint8)  # fully transparent…
+    rgba[20:100, 55:65] = (0, 0, 0, 255)  # …with an opaque black bar: a "1"
+    Image.fromarray(rgba, "RGBA").save(path)
+
+
+def test_opening_a_png_with_black_ink_on_transparency_keeps_the_ink(qtbot, open_window,
+                                                                    tmp_path):
+    window = open_window("digits")
+    path = tmp_path / "one.png"
+    _png_with_alpha(path)
+    assert window.open_image(path)
+    assert window.canvas.ink().max() > 0.9
+    assert wait_answer(qtbot, window)
+    assert not window.notice_bar.isVisible()
+
+
+def _huge_png_header(path: Path) -> None:
+    """A PNG whose header claims 20000×20000 pixels (decompression-bomb sized)."""
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    data = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+    data += struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "empty", "oversized"])
+def test_a_bad_image_is_refused_with_a_message_and_the_drawing_stays(qtbot, open_window,
+                                                                     tmp_path, kind):
+    window = open_window("xo-toy")
+    window.load_preset("O")
+    drawing = window.canvas.ink()
+    path = tmp_path / f"{kind}.png"
+    if kind == "truncated":
+        _png_with_alpha(tmp_path / "good.png")
+        path.write_bytes((tmp_path / "good.png").read_bytes()[:60])
+    elif kind == "empty":
+        path.write_bytes(b"")
+    else:
+        _huge_png_header(path)
+    assert not window.open_image(path)
+    assert window.notice_bar.isVisible()
+    assert path.name in window.notice.text()
+    assert np.array_equal(window.canvas.ink(), drawing)
+    window.load_preset("X (lecture)")  # still working
+    qtbot.waitUntil(lambda: window.prediction.text().startswith("X"))
+
+
+def test_strokes_off_the_canvas_dots_and_the_largest_pen_do_not_crash(qtbot, open_window):
+    window = open_window("digits")
+    draw(qtbot, window, [(0.5, 0.5), (1.3, 0.5), (1.5, -0.4), (0.4, 0.4)])  # leaves, returns
+    window.canvas.clear()
+    draw(qtbot, window, [(0.5, 0.5)])  # a single dot
+    assert not window.canvas.is_empty()
+    wait_answer(qtbot, window)
+    window.brush_size.setValue(window.brush_size.maximum())
+    draw(qtbot, window, [(0.0, 0.0), (1.0, 1.0)])
+    window.run_network_now()
+    assert window.canvas.ink().mean() > 0.2
+
+
+def test_presentation_mode_toggles(qtbot, open_window):
+    window = open_window("xo-toy")
+    desk_pt = window.font().pointSize()
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert window.presenting and window.act_present.isChecked()
+    assert window.font().pointSize() > desk_pt
+    assert window.canvas.brush > 22
+    window.act_present.trigger()
+    assert not window.presenting
+    assert window.font().pointSize() == desk_pt
+
+
+def _not_blank(path: Path) -> bool:
+    a = np.asarray(Image.open(path).convert("RGB"))
+    return a.shape[0] > 50 and len(np.unique(a.reshape(-1, 3), axis=0)) > 5
+
+
+def test_export_writes_pngs_that_are_not_blank(qtbot, open_window, tmp_path):
+    window = open_window("xo-toy")
+    window.load_preset("X (lecture)")
+    qtbot.waitUntil(lambda: window.trace is not None)
+    assert window.save_window_png(tmp_path / "window.png")
+    assert window.save_panel_png("conv", tmp_path / "conv.png")
+    assert _not_blank(tmp_path / "window.png") and _not_blank(tmp_path / "conv.png")
+
+
+@pytest.mark.qt_no_exception_capture
+def test_an_exception_in_a_slot_shows_the_notice_and_the_app_goes_on(qtbot, open_window):
+    window = open_window("xo-toy")
+
+    def broken() -> None:
+        raise RuntimeError("panel exploded")
+
+    QTimer.singleShot(0, broken)
+    qtbot.waitUntil(lambda: window.notice_bar.isVisible())
+    assert "panel exploded" in window.notice.text()
+    window.load_preset("O")
+    qtbot.waitUntil(lambda: window.prediction.text().startswith("O"))
+
+
+def test_a_bad_weight_file_is_a_message_and_another_model_can_be_picked(qtbot, tmp_path):
+    bad = tmp_path / "digits.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    window = app.create_main_window(model="digits", weights={"digits": bad})
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.notice_bar.isVisible(), timeout=LOAD_MS)
+    assert "digits" in window.notice.text()
+    assert window.model is None
+    window.canvas.set_grid(PRESETS["O"])
+    window.model_picker.setCurrentIndex(list_models().index("xo-toy"))
+    qtbot.waitUntil(lambda: window.prediction.text().startswith("O"), timeout=LOAD_MS)
+
+
+def test_canvas_raster_is_what_the_engine_reads(qtbot, open_window):
+    window = open_window("xo-toy")
+    window.load_preset("X (lecture)")
+    ink = window.canvas.ink()
+    assert ink.shape == (SIZE, SIZE) and ink.dtype == np.float32
+    assert set(np.unique(ink)) == {0.0, 1.0}
+
+
+def test_clicking_a_feature_map_follows_its_channel_through_the_block(qtbot, open_window):
+    window = open_window("digits")
+    draw(qtbot, window, seven())
+    qtbot.waitUntil(lambda: window.trace is not None)
+    panel = window.panel("relu1")
+    x, y = panel.mosaic.origin(5)
+    scene = panel.image.mapToScene(QPointF(x + 3.5, y + 3.5))
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.view.mapFromScene(scene))
+    qtbot.waitUntil(lambda: window.panel("pool1").channel_marker.isVisible())
+    for name in ("conv1.filters", "conv1", "relu1", "pool1"):
+        p = window.panel(name)
+        assert p.channel_marker.isVisible(), name
+        ox, oy = p.mosaic.origin(5)
+        assert p.channel_marker.rect().contains(QPointF(ox + 0.5, oy + 0.5)), name
+    for name in ("conv2", "conv2.filters", "pool2"):
+        assert not window.panel(name).channel_marker.isVisible(), name
+
+
+def test_model_pen_and_presentation_are_remembered_between_runs(qtbot, open_window):
+    window = open_window("xo")
+    window.brush_size.setValue(46)
+    window.close()
+    again = app.create_main_window()  # no model named: the one used last time
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.model is not None, timeout=LOAD_MS)
+    assert again.model.name == "xo"
+    assert again.brush_size.value() == 46 and again.canvas.brush == 46
+    assert again.remembered.get("presenting") is False or "presenting" not in again.remembered

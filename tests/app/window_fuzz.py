@@ -1,0 +1,181 @@
+"""A seeded fuzz of the real window: random pen, command, model, device and layout events.
+
+Run as a script (``python tests/window_fuzz.py --sequences 5000 --seed 1``), in its own
+process: a crash (a segmentation fault, an abort) kills only this process, and the
+caller reads the exit status. ``tests/test_window_fuzz.py`` runs it that way. Each
+sequence is a few random actions — strokes that leave the canvas and come back,
+undo/redo/clear, eraser, pen sizes, model switches (also in the middle of a stroke),
+device switches (also to devices this machine does not have), resizes, presentation
+toggles, clicker keys, hovering over panels — followed by letting the event loop run. It prints one
+line, ``fuzz: N sequences, M actions, S s, models loaded: …``, and exits 0 if the window
+is still alive and answering at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+DEVICES = ["cpu", "auto", "cuda:99", "mps", "bogus-device"]
+SIZES = [(1024, 600), (1280, 720), (1600, 900), (1920, 1080), (800, 500)]
+
+
+class Fuzzer:
+    def __init__(self, seed: int) -> None:
+        import app
+        from engine import list_models
+
+        self.rng = np.random.default_rng(seed)
+        self.models = list_models()
+        self.window = app.create_main_window(model=self.models[0])
+        self.window.resize(1280, 720)
+        self.window.show()
+        self.actions = 0
+        deadline = time.time() + 120
+        while self.window.model is None and time.time() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.01)
+        if self.window.model is None:
+            raise SystemExit(f"fuzz: no model loaded: {self.window.notice.text()}")
+
+    # ----- pieces ---------------------------------------------------------------------
+    def _canvas_point(self) -> QPoint:
+        c = self.window.canvas
+        # A fifth of the points fall outside the canvas: strokes leave and come back.
+        x, y = self.rng.uniform(-0.2, 1.2, 2)
+        return QPoint(int(x * c.width()), int(y * c.height()))
+
+    def stroke(self, switch_mid: bool) -> None:
+        c = self.window.canvas
+        QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         self._canvas_point())
+        n = int(self.rng.integers(1, 12))
+        for i in range(n):
+            QTest.mouseMove(c, self._canvas_point())
+            if switch_mid and i == n // 2:
+                self.switch_model()
+            if self.rng.random() < 0.2:
+                QApplication.processEvents()
+        QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           self._canvas_point())
+
+    def switch_model(self) -> None:
+        self.window.model_picker.setCurrentIndex(int(self.rng.integers(len(self.models))))
+
+    def switch_device(self) -> None:
+        self.window.select_device(DEVICES[int(self.rng.integers(len(DEVICES)))])
+
+    def command(self) -> None:
+        w = self.window
+        act = [w.act_undo, w.act_redo, w.act_clear, w.act_eraser, w.act_thinner,
+               w.act_thicker, *w.preset_actions][int(self.rng.integers(9))]
+        act.trigger()
+
+    def pen_size(self) -> None:
+        self.window.brush_size.setValue(int(self.rng.integers(1, 100)))
+
+    def resize(self) -> None:
+        if not self.window.presenting:
+            self.window.resize(*SIZES[int(self.rng.integers(len(SIZES)))])
+
+    def present(self) -> None:
+        self.window.act_present.trigger()
+
+    def clicker(self) -> None:
+        """A presenter's clicker (on the stage) or the same keys on the desk."""
+        keys = [Qt.Key.Key_PageDown, Qt.Key.Key_PageUp, Qt.Key.Key_Space, Qt.Key.Key_Home,
+                Qt.Key.Key_B, Qt.Key.Key_Right, Qt.Key.Key_Left]
+        target = QApplication.focusWidget() or self.window.canvas
+        for _ in range(int(self.rng.integers(1, 6))):
+            QTest.keyClick(target, keys[int(self.rng.integers(len(keys)))])
+
+    def hover(self) -> None:
+        panels = self.window.panels()
+        if not panels:
+            return
+        p = panels[int(self.rng.integers(len(panels)))]
+        vp = p.view.viewport()
+        x, y = self.rng.uniform(0, 1, 2)
+        QTest.mouseMove(vp, QPoint(int(x * vp.width()), int(y * vp.height())))
+
+    def zoom(self) -> None:
+        panels = [p for p in self.window.panels() if p.mosaic is not None]
+        if panels:
+            p = panels[int(self.rng.integers(len(panels)))]
+            self.window.open_zoom(p.name, 0)
+
+    # ----- the run --------------------------------------------------------------------
+    def sequence(self) -> None:
+        moves = [
+            (0.34, lambda: self.stroke(switch_mid=False)),
+            (0.08, lambda: self.stroke(switch_mid=True)),
+            (0.16, self.command),
+            (0.06, self.pen_size),
+            (0.08, self.switch_model),
+            (0.05, self.switch_device),
+            (0.04, self.resize),
+            (0.02, self.present),
+            (0.12, self.hover),
+            (0.04, self.clicker),
+            (0.03, self.zoom),
+        ]
+        p = np.array([m[0] for m in moves])
+        for _ in range(int(self.rng.integers(1, 5))):
+            moves[int(self.rng.choice(len(moves), p=p / p.sum()))][1]()
+            self.actions += 1
+        QApplication.processEvents()
+        if self.rng.random() < 0.3:
+            self.window.run_network_now()
+
+    def finish(self) -> bool:
+        """Wait for loads to end, draw the lecture's O, and check an answer comes."""
+        w = self.window
+        if w.presenting:
+            w.act_present.trigger()
+        w.live.loader.wait(60)
+        QApplication.processEvents()
+        w.load_preset("O")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            QApplication.processEvents()
+            w.run_network_now()
+            if w.trace is not None and w.prediction.text().strip():
+                return True
+            time.sleep(0.01)
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sequences", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    QApplication.instance() or QApplication([])
+    t0 = time.perf_counter()
+    fuzz = Fuzzer(args.seed)
+    for _ in range(args.sequences):
+        fuzz.sequence()
+    ok = fuzz.finish()
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"fuzz: {args.sequences} sequences, {fuzz.actions} actions, {seconds:.1f} s, "
+          f"seed {args.seed}, peak RSS {peak_mb:.0f} MB, answering at the end: {ok}",
+          flush=True)
+    fuzz.window.close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
