@@ -14,6 +14,7 @@ import sys
 from engine.catalog import list_models
 from engine.cli import add_subcommands
 from engine.cli import run as run_command
+from engine.preprocessing import INPUT_MODES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,12 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default=None,
-        type=model_argument,
         metavar="{" + ",".join(list_models()) + "} or PATH",
-        help="model to open the pad with: a shipped one, or a model you trained, by its "
-        "card (model.json) or its folder (default: the one used last time, else digits)",
+        help="model to open the pad with: a shipped one, a model you saved (its model.json "
+        "or its folder), or a Keras (.keras, .h5) or ONNX (.onnx) file (default: the one "
+        "used last time, else digits)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    parser.add_argument("--input", default=None, choices=INPUT_MODES,
+                        help="centred (crop and re-centre) or as-drawn (the whole canvas) "
+                        "(default: the one used last time, else centred)")
     parser.add_argument(
         "--presentation",
         action="store_true",
@@ -41,18 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def model_argument(value: str) -> str:
-    """``--model``: a shipped model's name, or a user model's card or folder, checked now.
+def model_problem(value: str) -> str | None:
+    """Why ``--model VALUE`` cannot be opened, in one line — or None if it can.
 
-    A card that disagrees with its weights is refused here, with its reason, before any
-    window opens (reading a card needs no torch).
+    A card that disagrees with its weights, a network file that cannot be read, an
+    unknown name: refused here, with the reason, before any window opens.
     """
     from engine.catalog import model_spec
+    from engine.cli.classify import shown
+    from engine.errors import ConvPadError
 
     try:
-        return model_spec(value).name
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        model_spec(value)
+    except ConvPadError as exc:
+        return f"error: {shown(exc)}"
+    return None
 
 
 def display_problem() -> str | None:
@@ -74,20 +81,45 @@ def display_problem() -> str | None:
             "Qt's X11 plugin needs libxcb-cursor0, which is missing: install it with "
             "`sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1`."
         )
+    if not os.environ.get("WAYLAND_DISPLAY") and not x_server_answers():
+        return (
+            f"ConvPad could not open the display {os.environ.get('DISPLAY')!r}: no X server "
+            "answers there; start one (or Xvfb), or fix DISPLAY."
+        )
     return None
+
+
+def x_server_answers() -> bool:
+    """Whether the X server that ``DISPLAY`` names accepts a connection (asked of libxcb
+    itself, before Qt would abort the process with a core dump when it does not)."""
+    name = ctypes.util.find_library("xcb")
+    if name is None:
+        return True  # Qt will say what is missing
+    xcb = ctypes.CDLL(name)
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    conn = xcb.xcb_connect(None, None)
+    try:
+        return conn is not None and xcb.xcb_connection_has_error(conn) == 0
+    finally:
+        if conn is not None:
+            xcb.xcb_disconnect(conn)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command:
         return run_command(args)
-    problem = display_problem()
+    problem = (model_problem(args.model) if args.model else None) or display_problem()
     if problem:
         print(problem, file=sys.stderr)
         return 2
     import app
 
-    return app.run(model=args.model, device=args.device, presentation=args.presentation)
+    return app.run(model=args.model, device=args.device, presentation=args.presentation,
+                   input_mode=args.input)
 
 
 def cli() -> None:

@@ -16,19 +16,21 @@ __all__ = ["create_main_window", "run"]
 
 
 def create_main_window(model: str | None = None, device: str = "auto",
-                       weights: dict[str, Path] | None = None):
+                       weights: dict[str, Path] | None = None, input_mode: str | None = None):
     """The main window, not yet shown; the model loads in the background.
 
     ``model`` None opens the model used last time (``digits`` the first time).
     ``weights`` maps a model name to a weight file to use instead of the shipped one
-    (development and tests). Needs a ``QApplication``.
+    (development and tests). ``input_mode`` is "centred" or "as-drawn" (None: the one
+    used last time). Needs a ``QApplication``.
     """
     from app.window import MainWindow
 
-    return MainWindow(model=model, device=device, weights=weights)
+    return MainWindow(model=model, device=device, weights=weights, input_mode=input_mode)
 
 
-def run(model: str | None = None, device: str = "auto", presentation: bool = False) -> int:
+def run(model: str | None = None, device: str = "auto", presentation: bool = False,
+        input_mode: str | None = None) -> int:
     """Create the application, show the window, run it; returns the exit status.
 
     With ``CONVPAD_STARTUP_T0`` set to a ``time.time()`` taken before launch, it puts the
@@ -39,7 +41,7 @@ def run(model: str | None = None, device: str = "auto", presentation: bool = Fal
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("ConvPad")
-    window = create_main_window(model=model, device=device)
+    window = create_main_window(model=model, device=device, input_mode=input_mode)
     t0 = os.environ.get("CONVPAD_STARTUP_T0")
     if t0:
         _time_startup(window, float(t0))
@@ -75,7 +77,7 @@ def _time_startup(window, t0: float) -> None:
         print(f"startup: failed: {message}", flush=True)
         QTimer.singleShot(0, lambda: QApplication.exit(1))
 
-    from app.errors import notices
+    from app.notices import notices
 
     QTimer.singleShot(0, window_up)
     window.trace_shown.connect(first_answer)

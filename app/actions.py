@@ -36,6 +36,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("act_thicker", "Thicker pen", "Make the pen thicker", ("]",), "thicker_pen"),
     ActionSpec("act_open", "Open image…", "Put a PNG, JPG or BMP file on the canvas",
                ("Ctrl+O",), "open_image_dialog"),
+    ActionSpec("act_open_model", "Open model…", "Open a model you saved, or a Keras (.keras, "
+               ".h5) or ONNX (.onnx) network, and see inside it", ("Ctrl+Shift+M",),
+               "open_model_dialog"),
     ActionSpec("act_save_window", "Save window…", "Save a picture of the whole window as PNG",
                ("Ctrl+S",), "save_window_dialog"),
     ActionSpec("act_save_panel", "Save panel…", "Save a picture of one panel as PNG",
@@ -46,6 +49,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("act_quit", "Quit", "Close ConvPad", ("Ctrl+Q",), "close"),
     ActionSpec("act_pin", "Pin as A", "Keep this drawing as A, then draw B and compare",
                ("Ctrl+Shift+P",), "pin_as_a"),
+    ActionSpec("act_unpin", "Unpin A", "Forget A: every panel shows the live drawing alone",
+               ("Ctrl+Shift+U",), "unpin_a"),
     ActionSpec("act_compare_diff", "Show B − A", "Every panel shows what changed from A to "
                "the live drawing B", ("Ctrl+Shift+D",), "compare_diff", checkable=True),
     ActionSpec("act_compare_a", "Show A", "Every panel shows the pinned drawing A (flip "
@@ -53,9 +58,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 
-def build_actions(window: QWidget, specs: tuple[ActionSpec, ...] = ACTIONS
-                  ) -> dict[str, QAction]:
-    """A ``QAction`` per spec, added to ``window`` so its shortcut works with no toolbar."""
+def build_actions(window: QWidget, specs: tuple[ActionSpec, ...] = ACTIONS,
+                  target: object | None = None) -> dict[str, QAction]:
+    """A ``QAction`` per spec, added to ``window`` so its shortcut works with no toolbar;
+    each runs the method ``spec.slot`` of ``target`` (default: the window)."""
     out: dict[str, QAction] = {}
     for spec in specs:
         act = QAction(spec.text, window)
@@ -68,7 +74,7 @@ def build_actions(window: QWidget, specs: tuple[ActionSpec, ...] = ACTIONS
         act.setToolTip(tip)
         act.setStatusTip(tip)
         act.setCheckable(spec.checkable)
-        slot = getattr(window, spec.slot)
+        slot = getattr(target if target is not None else window, spec.slot)
         if spec.checkable:
             act.toggled.connect(slot)
         else:

@@ -32,6 +32,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 # 9 × 36: the 9×9 lecture grids paint as exact blocks, and 324 px is plenty for MNIST.
 SIZE = 324
 UNDO_LIMIT = 100
+BRUSH_RANGE = (2, 80)  # pen widths, in raster pixels
+DEFAULT_BRUSH = 22
 
 
 class _Edit(QUndoCommand):
@@ -77,7 +79,7 @@ class Canvas(QWidget):
         self._stroke_before: np.ndarray | None = None  # the raster when the pen went down
         self._points: list[QPointF] = []  # the stroke's last few points (see _begin)
         self._pressure = 1.0
-        self.brush = 22.0
+        self.brush = float(DEFAULT_BRUSH)
         self.eraser = False
         # The raster scaled to the widget, kept up to date patch by patch, so a repaint
         # is a 1:1 blit rather than a smooth rescale of the whole raster (3 ms at 4K).

@@ -59,3 +59,10 @@ def signed_points(d: float) -> str:
     """A difference of probabilities in percentage points: "+12", "−3", "0" (B − A)."""
     n = round(float(d) * 100)
     return "0" if n == 0 else (f"+{n}" if n > 0 else f"{MINUS}{-n}")
+
+
+def score_text(v: float) -> str:
+    """A logit with its sign and about three significant digits (+0.42, −12.3, +153)."""
+    a = abs(float(v))
+    text = f"{v:+.2f}" if a < 9.995 else f"{v:+.1f}" if a < 99.95 else f"{v:+.0f}"
+    return text.replace("-", MINUS)

@@ -120,6 +120,16 @@ class Model:
         return device_name(self.device)
 
     @property
+    def signature(self) -> tuple:
+        """What every version of this network shares — its layers (name, kind, weight
+        shape), classes and input — so two models with the same signature differ only in
+        their weights (a checkpoint, edited features)."""
+        return (tuple((name, kind, None if self._weights.get(name) is None
+                       else tuple(self._weights[name][0].shape))
+                      for name, _child, kind in self._children),
+                tuple(self.classes), self.input_shape)
+
+    @property
     def weights_sha256(self) -> str:
         """SHA-256 (hex) of exactly the weights that answer: an experiment log names them,
         so a retrained file under the same name, or edited features, are told apart."""

@@ -34,6 +34,7 @@ def _private_settings(tmp_path_factory, monkeypatch):
     """Each test reads and writes QSettings and the user data folder (Teach's data sets
     and models) in fresh folders, never the user's."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
     try:
         from PySide6.QtCore import QSettings
     except ImportError:  # engine-only environments

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,8 +32,8 @@ from PySide6.QtWidgets import (
 
 from app.actions import ActionSpec, build_actions
 from app.canvas import SIZE, Canvas
-from app.errors import describe
 from app.experiments.state import ExperimentState
+from app.workers import Worker
 from engine import ExperimentError
 from engine.experiments import (
     Experiment,
@@ -74,8 +73,6 @@ class RecordControls(QWidget):
 
     notice = Signal(str)
     recorded = Signal(object)
-    _written = Signal(object)
-    _write_failed = Signal(str)
 
     def __init__(self, canvas: Canvas, state: ExperimentState,
                  model: Callable[[], Any], folder: Path,
@@ -88,7 +85,9 @@ class RecordControls(QWidget):
         self.experiment: Experiment | None = None
         self.row_index = -1
         self._placed: np.ndarray | None = None  # the replayed drawing, never re-recorded
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="convpad-rec")
+        self._writer = Worker("convpad-record", "queue")  # rows are written in the order drawn
+        self._writer.done.connect(lambda _job, row: self._on_written(row))
+        self._writer.failed.connect(lambda _job, message: self._on_write_failed(message))
         self.actions_ = build_actions(self, ACTIONS)
 
         layout = QVBoxLayout(self)
@@ -116,8 +115,6 @@ class RecordControls(QWidget):
         layout.addWidget(self.replay_info)
 
         state.settled.connect(self._on_settled)
-        self._written.connect(self._on_written)
-        self._write_failed.connect(self._on_write_failed)
         self._show_status()
 
     # ----- recording ------------------------------------------------------------------
@@ -165,19 +162,7 @@ class RecordControls(QWidget):
             return
         job = (self.recorder, raster, model, self.state.input_mode, self.state.steps(),
                self.label.text().strip() or None)
-        self._pool.submit(self._write, *job)
-
-    def _write(self, recorder: Recorder, raster, model, mode, steps, label) -> None:
-        """In the worker: one row, or the reason it could not be written."""
-        try:
-            row = recorder.record(raster, model, input=mode, transforms=steps, label=label)
-        except ExperimentError as exc:
-            self._write_failed.emit(str(exc))
-            return
-        except Exception as exc:  # a bug must still stop recording visibly
-            self._write_failed.emit(describe(exc))
-            return
-        self._written.emit(row)
+        self._writer.submit(_write, *job)
 
     def _on_written(self, row) -> None:
         self._show_status()
@@ -190,7 +175,7 @@ class RecordControls(QWidget):
 
     def wait(self, timeout: float = 5.0) -> None:
         """Block until rows submitted so far are written (tests; closing the window)."""
-        self._pool.submit(lambda: None).result(timeout)
+        self._writer.wait(timeout)
 
     def _show_status(self) -> None:
         if self.recorder is not None:
@@ -285,10 +270,16 @@ class RecordControls(QWidget):
             self.contact_sheet(path)
 
     def close(self) -> bool:
-        self._pool.shutdown(wait=True)
+        self._writer.wait(5.0)  # rows already drawn are written, then nothing more
+        self._writer.close()
         return super().close()
 
 
 def default_folder(base: Path) -> Path:
     """A fresh experiment folder name under ``base``, by date and time."""
     return base / datetime.now().strftime("%Y-%m-%d %H.%M.%S")
+
+
+def _write(job, recorder: Recorder, raster, model, mode, steps, label):
+    """In the worker: one row (an ExperimentError, or a bug, fails the job visibly)."""
+    return recorder.record(raster, model, input=mode, transforms=steps, label=label)

@@ -89,9 +89,9 @@ class ExperimentState(QObject):
         return found[::-1]
 
 
-def state_for(window: Any) -> ExperimentState:
-    """The window's experiment state, made on first use (a Qt child of the window)."""
-    state = window.findChild(ExperimentState, "experiment_state")
+def state_for(host: Any) -> ExperimentState:
+    """The window's experiment state, made on first use (a Qt child of its canvas)."""
+    state = host.canvas.findChild(ExperimentState, "experiment_state")
     if state is None:
-        state = ExperimentState(window.canvas, window)
+        state = ExperimentState(host.canvas, host.canvas)
     return state

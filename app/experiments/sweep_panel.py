@@ -1,7 +1,7 @@
 """The invariance sweep panel: each class's probability as the drawing turns, grows and
 moves, recomputed in a worker thread once a stroke ends.
 
-Three plots of one :class:`engine.sweep.Sweep`: a curve per class against rotation, a
+Three plots of one :class:`engine.experiments.Sweep`: a curve per class against rotation, a
 curve per class against scale, and a heat map of the winning class's probability over
 shifts. Clicking a point asks for that transform (``transform_requested``), which the
 transform controls apply to the canvas. In centred mode the heat map is flat, and the
@@ -14,19 +14,17 @@ runs makes the running one give up at its next stage and its result be dropped.
 
 from __future__ import annotations
 
-import os
 import sys
-import threading
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.errors import describe
 from app.panels.base import FastImageItem
+from app.workers import Worker
 from engine.experiments import Sweep, sweep
 
 CENTRED_NOTE = (
@@ -43,90 +41,25 @@ WORKER_NICE = 10
 GIL_SWITCH_S = 0.0005
 
 
-class SweepRunner(QObject):
-    """One worker thread running :func:`engine.sweep.sweep` on the newest request.
+class SweepRunner(Worker):
+    """The sweep worker: :func:`engine.experiments.sweep` on the newest request only
+    (a ``"latest"`` :class:`~app.workers.Worker`, below the GUI thread's priority).
 
-    ``done(generation, sweep)`` and ``failed(generation, message)`` arrive in the GUI
-    thread (queued). A result whose generation is not the newest is never emitted.
+    ``done(job, sweep)`` and ``failed(job, message)`` arrive in the GUI thread; a result
+    superseded by a newer request, or by :meth:`cancel`, is never emitted.
     """
 
-    done = Signal(int, object)
-    failed = Signal(int, str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._cv = threading.Condition()
-        self._pending: tuple[int, Any, np.ndarray, str] | None = None
-        self._generation = 0
-        self._closed = False
-        self.busy = False
+    def __init__(self) -> None:
+        super().__init__("convpad-sweep", "latest", nice=WORKER_NICE)
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
-        self._thread = threading.Thread(target=self._loop, name="convpad-sweep", daemon=True)
-        self._thread.start()
-
-    @property
-    def generation(self) -> int:
-        return self._generation
 
     def request(self, model: Any, raster: np.ndarray, mode: str) -> int:
         """Sweep ``raster`` with ``model`` in ``mode``, superseding any earlier request."""
-        with self._cv:
-            self._generation += 1
-            self._pending = (self._generation, model, np.array(raster, copy=True), mode)
-            self._cv.notify()
-            return self._generation
+        return self.submit(_sweep, model, np.array(raster, copy=True), mode)
 
-    def cancel(self) -> None:
-        """Drop the pending request and make a running one's result stale."""
-        with self._cv:
-            self._generation += 1
-            self._pending = None
 
-    def close(self, wait: float = 2.0) -> None:
-        with self._cv:
-            self._closed = True
-            self._generation += 1
-            self._cv.notify()
-        self._thread.join(wait)
-
-    def _loop(self) -> None:
-        # Below the GUI thread for the kernel (Linux: per-thread nice; the threads torch
-        # starts from here inherit it), so a sweep yields the CPU to the pen.
-        if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
-            except OSError:
-                pass
-        while True:
-            with self._cv:
-                while self._pending is None and not self._closed:
-                    self._cv.wait()
-                if self._closed:
-                    return
-                gen, model, raster, mode = self._pending
-                self._pending = None
-                self.busy = True
-
-            def stale(gen: int = gen) -> bool:
-                return self._generation != gen
-
-            try:
-                result = sweep(model, raster, input=mode, invert=False, stop=stale)
-            except Exception as exc:  # reported, never a silent dead thread
-                if not stale():
-                    self._emit(self.failed, gen, f"The sweep failed: {describe(exc)}")
-                result = None
-            finally:
-                self.busy = False
-            if result is not None and not stale():
-                self._emit(self.done, gen, result)
-
-    def _emit(self, signal, *args: object) -> None:
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # the window, and this object with it, is gone: nobody to tell
-            with self._cv:
-                self._closed = True
+def _sweep(job, model, raster: np.ndarray, mode: str):
+    return sweep(model, raster, input=mode, invert=False, stop=job.stale)
 
 
 def _plot(title: str, bottom: str) -> pg.PlotItem:
@@ -152,7 +85,7 @@ class SweepPanel(QWidget):
     def __init__(self, runner: SweepRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sweep_panel")
-        self.runner = runner or SweepRunner(self)
+        self.runner = runner or SweepRunner()
         self.runner.done.connect(self._on_done)
         self.runner.failed.connect(self._on_failed)
         self.sweep: Sweep | None = None
@@ -242,6 +175,7 @@ class SweepPanel(QWidget):
 
     def _on_failed(self, generation: int, message: str) -> None:
         if generation == self._asked:
+            message = f"The sweep failed: {message}"
             self.status.setText(message)
             self.notice.emit(message)
 

@@ -8,7 +8,6 @@ tile to enlarge), never by reaching into another panel.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -24,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.mosaic import Mosaic
-from app.theme import ACCENT, DIVERGING_LUT
+from app.look import ACCENT, DIVERGING_LUT
+from app.numbers import value_text
+from app.panels.mosaic import Mosaic
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -121,14 +121,9 @@ MIN_TEXT_PX = 9
 
 
 def format_number(v: float, fmt: str) -> str:
-    """A cell's text: two-decimal values are cut as the lecture prints them; no "-0"."""
-    text = fmt.format(_truncated(v) if fmt == "{:.2f}" else v)
-    return text[1:] if text in ("-0.00", "-0.0", "-0") else text
-
-
-def _truncated(v: float) -> float:
-    """Cut to two decimals the way the lecture's tables print them (7/9 → 0.77)."""
-    return math.trunc(v * 100 + math.copysign(1e-3, v)) / 100
+    """A cell's text by the one rule for printing values (:mod:`app.numbers`): ``fmt`` is
+    "{:.2f}", "{:.1f}" or "{:.0f}", the decimals the panel shows."""
+    return value_text(v, int(fmt[-3]) if fmt.endswith("f}") else 2)
 
 
 class FastImageItem(pg.ImageItem):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF
 
-from app.mosaic import Mosaic
+from app.look import DIVERGING_LUT
 from app.panels.base import LayerPanel
-from app.theme import DIVERGING_LUT
+from app.panels.mosaic import Mosaic
 
 
 class FiltersPanel(LayerPanel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF
 
-from app.mosaic import Mosaic
+from app.look import GREY_LUT
 from app.panels.base import LayerPanel, Window
-from app.theme import GREY_LUT
+from app.panels.mosaic import Mosaic
 
 
 class InputPanel(LayerPanel):

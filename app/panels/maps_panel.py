@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.mosaic import Mosaic
+from app.look import DIVERGING_LUT
 from app.panels.base import LayerPanel, Window
-from app.theme import DIVERGING_LUT
+from app.panels.mosaic import Mosaic
 
 WHAT = {
     "conv": "{c} feature maps, {h}×{w}",

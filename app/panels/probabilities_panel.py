@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from app.look import ACCENT, BAR
 from app.panels.base import LayerPanel
-from app.theme import ACCENT, BAR
 
 
 class ProbabilitiesPanel(LayerPanel):

@@ -8,9 +8,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from app.mosaic import Mosaic
+from app.look import DIVERGING_LUT
 from app.panels.base import LayerPanel
-from app.theme import DIVERGING_LUT
+from app.panels.mosaic import Mosaic
 
 
 class VectorPanel(LayerPanel):

@@ -12,9 +12,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from app.mosaic import Mosaic
+from app.look import ACCENT, BAR, DIVERGING_LUT
 from app.panels.base import LayerPanel
-from app.theme import ACCENT, BAR, DIVERGING_LUT
+from app.panels.mosaic import Mosaic
 
 BAR_X0 = 17.0
 BAR_LEN = 9.0

@@ -11,8 +11,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
+from app.look import DIVERGING
 from app.panels.base import NumbersItem
-from app.theme import DIVERGING
 
 
 class ZoomView(QDialog):

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 
-from app.stage.ink import MINUS, Ink
-from app.stage.look import Type, fit_px, text_width
+from app.look import Type, fit_px
+from app.numbers import MINUS
+from app.stage.ink import Ink
 
 NUMBER = MINUS + "0.00"  # the widest two-decimal value a cell must hold
 INTEGER = MINUS + "1"  # the widest value of a ±1 grid
@@ -136,13 +137,6 @@ def number_px(cell_w: float, cell_h: float, t: Type, template: str = NUMBER) -> 
     """
     fill = FILL_W if len(template) > 3 else 0.7
     return fit_px(template, fill * cell_w, FILL_H * cell_h, cap=t.title_px)
-
-
-def cell_for(px: int, template: str = NUMBER, aspect: float = ROW) -> float:
-    """The cell width in which ``template`` at ``px`` fits (the inverse of number_px)."""
-    from app.stage.look import line_height
-
-    return max(text_width(template, px) / FILL_W, line_height(px) / (FILL_H * aspect))
 
 
 def centred(width: float, height: float, box: QRectF) -> QRectF:

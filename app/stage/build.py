@@ -58,7 +58,9 @@ def build_stages(trace) -> list[StageBase]:
         elif kind == "votes":
             src = next((layers[k] for k in range(i - 1, -1, -1) if _spatial(layers[k])), None)
             rows = src.output.shape[0] if src is not None else 1
-            nonneg = src is not None and src.kind == "relu"
+            # Rectified since the last conv (conv → ReLU → pool, or pool → ReLU): no minus.
+            last_conv = max((k for k in range(i) if layers[k].kind == "conv"), default=-1)
+            nonneg = any(layers[k].kind == "relu" for k in range(last_conv + 1, i))
             stages.append(VotesStage(i - 1, i, layers, rows, classes, nonneg))
         elif kind == "dense":
             relu = i + 1 if i + 1 < n and layers[i + 1].kind == "relu" else None

@@ -12,9 +12,11 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 
+from app.look import Type, fit_px, line_height, text_width
+from app.numbers import percent_text as percent
+from app.numbers import score_text, value_text
 from app.stage.base import NUMBER, ROW, Frame, StageBase, number_px, spread
-from app.stage.ink import MINUS, Ink, Painted, percent
-from app.stage.look import Type, fit_px, line_height, text_width
+from app.stage.ink import Ink, Painted
 
 
 def _count(n: int) -> str:
@@ -22,14 +24,7 @@ def _count(n: int) -> str:
 
 
 def _total(v: float) -> str:
-    return f"{v:.2f}"
-
-
-def score(v: float) -> str:
-    """A logit with a sign and about three significant digits (+0.42, -12.3, +153)."""
-    a = abs(v)
-    s = f"{v:+.2f}" if a < 9.995 else f"{v:+.1f}" if a < 99.95 else f"{v:+.0f}"
-    return s.replace("-", MINUS)
+    return value_text(v, 2)
 
 
 class VotesStage(StageBase):
@@ -292,7 +287,7 @@ class ScoresStage(_Columns):
                 continue
             v = float(z[k])
             self.bar(ink, area, 0.5 * v / lim, 0.5, ink.look.accent if k == win else ink.look.bar)
-            ink.text(top, score(v), self.num_px, role="number", label=f"{self.name}[{k}]",
+            ink.text(top, score_text(v), self.num_px, role="number", label=f"{self.name}[{k}]",
                      value=v, color=ink.look.accent if k == win else None)
 
 

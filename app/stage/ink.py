@@ -18,8 +18,18 @@ import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
-from app.stage.look import Look, Type, fit_px, font, line_height, metrics, text_width
-from app.theme import DIVERGING_LUT, GREY_LUT
+from app.look import (
+    DIVERGING_LUT,
+    GREY_LUT,
+    Look,
+    Type,
+    fit_px,
+    font,
+    line_height,
+    metrics,
+    text_width,
+)
+from app.numbers import value_text
 
 
 def _table(lut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,30 +47,9 @@ DIVERGING_ARGB, DIVERGING_LIGHT = _table(DIVERGING_LUT)
 GREY_ARGB, GREY_LIGHT = _table(GREY_LUT)
 
 
-MINUS = "\u2212"  # a real minus: as wide as a digit, where a hyphen is a dot from afar
-
-
 def slide(v: float) -> str:
-    """Two decimals, cut (not rounded) the way the lecture's tables print them: 7/9 → 0.77.
-
-    The same rule as the window's panels (``_truncated`` in app/panels/base.py).
-    """
-    t = math.trunc(v * 100 + math.copysign(1e-3, v)) / 100
-    s = f"{t:.2f}"
-    return "0.00" if s == "-0.00" else s.replace("-", MINUS)
-
-
-def integer(v: float) -> str:
-    return str(round(v)).replace("-", MINUS)
-
-
-def percent(p: float) -> str:
-    """A probability as a whole percentage; "<1%" rather than a misleading "0%"."""
-    if 0 < p < 0.005:
-        return "<1%"
-    if 0.995 <= p < 1:
-        return ">99%"
-    return f"{p * 100:.0f}%"
+    """A value of a slide's table: the one rule (:func:`app.numbers.value_text`)."""
+    return value_text(v, 2)
 
 
 @dataclass(frozen=True)

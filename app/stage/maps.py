@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 
+from app.look import Type, text_width
+from app.numbers import integer_text as integer
 from app.stage.base import (
     INTEGER,
     NUMBER,
@@ -23,8 +25,12 @@ from app.stage.base import (
     number_px,
     spread,
 )
-from app.stage.ink import GREY_ARGB, GREY_LIGHT, Ink, integer, slide
-from app.stage.look import Type, text_width
+from app.stage.ink import GREY_ARGB, GREY_LIGHT, Ink, slide
+
+
+def rectified(v: float) -> str:
+    """A value after ReLU as the lecture's ReLU slide prints it: a cleared cell is "0"."""
+    return "0" if v == 0 else slide(v)
 
 SMALL = 144  # a map of at most this many cells (12×12) gets its numbers written
 FEW = 6  # … and so does a layer of at most this many maps (a page each, at worst)
@@ -267,6 +273,11 @@ class PoolNumbersStage(StageBase):
         )
         self.subtitle = (f"{self.h}×{self.w} → {self.ph}×{self.pw}: a smaller map that still "
                          "says where each feature matched")
+        # For the curious student: the lecture rectifies, then pools; the other order gives
+        # the same tables, because the largest of a window and ReLU commute.
+        self.note = (("pooling first, then ReLU, gives the same tables: max and ReLU commute",
+                      "pool then ReLU: the same tables (they commute)")
+                     if layers[i_src].kind == "relu" else ())
 
     @property
     def shape(self) -> str:
@@ -276,9 +287,10 @@ class PoolNumbersStage(StageBase):
         super().layout(body, t)
         g, lh = t.gap, t.line
         arrow_w = max(text_width("max", t.label_px) + 2 * g, 3 * t.min_px)
+        room = body.height() - (lh + g if self.note else 0)
         for k in (self.units, 1):
             c = min((body.width() - arrow_w) / (self.w + self.pw),
-                    (body.height() - k * (lh + g) - (k - 1) * 2 * g) / (k * self.h * ROW))
+                    (room - k * (lh + g) - (k - 1) * 2 * g) / (k * self.h * ROW))
             px = number_px(c, c * ROW, t)
             if px >= t.min_px:
                 break
@@ -287,7 +299,8 @@ class PoolNumbersStage(StageBase):
         sq = c * ROW
         row_h = lh + g + self.h * sq
         total_h = k * row_h + (k - 1) * 2 * g
-        top = body.center().y() - total_h / 2
+        top = body.top() + max(0.0, (room - total_h) / 2)
+        self.note_cell = QRectF(body.left(), top + total_h + g, body.width(), lh)
         self.slots = []
         for j in range(k):
             y = top + j * (row_h + 2 * g)
@@ -314,10 +327,11 @@ class PoolNumbersStage(StageBase):
             ink.fit_text(QRectF(gap.left(), mid.y() - 1.6 * t.line, gap.width(), t.line),
                          ("max",), t.label_px)
             ink.arrow(QPointF(gap.left() + t.gap, mid.y()), QPointF(gap.right() - t.gap, mid.y()))
+            fmt = rectified if self.note else slide  # a rectified map prints its zeros as 0
             ink.grid(grid, None if src is None else src[ch], self.h, self.w, lo=-lim, hi=lim,
-                     px=self.px, name=f"{self.src_name}[{ch}]", every=self.s)
+                     px=self.px, name=f"{self.src_name}[{ch}]", every=self.s, fmt=fmt)
             ink.grid(pooled, None if out is None else out[ch], self.ph, self.pw, lo=-lim, hi=lim,
-                     px=self.px, name=f"{self.name}[{ch}]")
+                     px=self.px, name=f"{self.name}[{ch}]", fmt=fmt)
             if src is not None:
                 rows, cols = pool_argmax(src[ch], self.s, self.ph, self.pw)
                 cw, chh = grid.width() / self.w, grid.height() / self.h
@@ -329,10 +343,14 @@ class PoolNumbersStage(StageBase):
             if self.per_page > 1 and ch == f.channel(self.block, self.units):
                 ink.outline(pooled.adjusted(-t.gap / 2, -t.gap / 2, t.gap / 2, t.gap / 2),
                             ink.look.accent, t.pen * 3)
+        if self.note:
+            ink.fit_text(self.note_cell, self.note, t.label_px, color=ink.look.dim)
 
 
 class ReluNumbersStage(StageBase):
-    """ReLU on small maps: each map before and after, the cells that changed marked."""
+    """ReLU on small maps, as on the lecture's ReLU slide: each map before and after, side
+    by side, the negatives marked as they turn to 0 ("0.77 −0.11 0.11 …" becomes
+    "0.77 0 0.11 …"). As many features per page as fit at a readable size."""
 
     short = "ReLU"
 
@@ -347,55 +365,37 @@ class ReluNumbersStage(StageBase):
             "ReLU: negatives become 0",
             "ReLU",
         )
-        self.subtitle = "positive values pass unchanged; marked cells were negative"
+        self.subtitle = "positive values pass unchanged; the marked cells were negative"
 
     @property
     def shape(self) -> str:
         return f"{self.units} × {self.h}×{self.w}"
 
     def layout(self, body: QRectF, t: Type) -> None:
-        """All maps in columns (before above after) if they fit; else one map a page,
-        before → after side by side."""
         super().layout(body, t)
         g, lh = t.gap, t.line
-        side_w = max(text_width(s, t.label_px) for s in ("before", "after")) + 2 * g
-        k = self.units
-        c = min((body.width() - 2 * side_w - (k - 1) * 3 * g) / (k * self.w),
-                (body.height() - 5 * lh - 3 * g) / (2 * self.h * ROW))
-        self.stacked = number_px(c, c * ROW, t) >= t.min_px
-        self.slots, self.side_cells = [], []
-        if self.stacked:
-            gw, gh = self.w * c, self.h * c * ROW
-            total_h = lh + g + gh + 2 * lh + gh + g + lh
-            top = body.center().y() - total_h / 2
-            for col in spread([gw] * k, [3 * g] * (k - 1), body, top, total_h):
-                before = QRectF(col.left(), top + lh + g, gw, gh)
-                after = QRectF(col.left(), before.bottom() + 2 * lh, gw, gh)
-                self.slots.append((before, after,
-                                   QPointF(before.center().x(), before.bottom() + g),
-                                   QPointF(before.center().x(), after.top() - g)))
-            labels = label_cells([sl[0] for sl in self.slots], top, lh, body)
-            self.labels = [(cell, None) for cell in labels]
-            x0 = self.slots[0][0].left()
-            if x0 - side_w >= body.left():
-                self.side_cells = [QRectF(x0 - side_w, r.top(), side_w - g, r.height())
-                                   for r in self.slots[0][:2]]
-        else:
-            k = 1
-            arrow = 3 * t.min_px
-            c = min((body.width() - arrow) / (2 * self.w),
-                    (body.height() - 2 * lh - 2 * g) / (self.h * ROW))
-            gw, gh = self.w * c, self.h * c * ROW
-            top = body.center().y() - (lh + g + gh + g + lh) / 2
-            before, after = spread([gw, gw], [arrow], body, top + lh + g, gh)
-            y = before.center().y()
-            self.slots.append((before, after, QPointF(before.right() + g, y),
-                               QPointF(after.left() - g, y)))
-            self.labels = list(zip(label_cells([before, after], top, lh, body),
-                                   ("before", "after")))
+        # On a small stage the arrow goes without its word: every pixel goes to the numbers.
+        arrow_w = (2 * t.min_px if t.compact else
+                   max(text_width("ReLU", t.label_px) + 2 * g, 3 * t.min_px))
+        room = body.height() - lh - g  # the summary line under the tables
+        for k in (self.units, 1):
+            c = min((body.width() - arrow_w) / (2 * self.w),
+                    (room - k * (lh + g) - (k - 1) * 2 * g) / (k * self.h * ROW))
+            if number_px(c, c * ROW, t) >= t.min_px:
+                break
         self.set_per_page(k)
         self.px = number_px(c, c * ROW, t)
-        self.summary = QRectF(body.left(), self.slots[0][1].bottom() + g, body.width(), lh)
+        gw, gh = self.w * c, self.h * c * ROW
+        row_h = lh + g + gh
+        total_h = k * row_h + (k - 1) * 2 * g
+        top = body.top() + max(0.0, (room - total_h) / 2)
+        self.slots, self.labels = [], []
+        for j in range(k):
+            y = top + j * (row_h + 2 * g)
+            before, after = spread([gw, gw], [arrow_w], body, y + lh + g, gh)
+            self.slots.append((before, after, QRectF(before.right(), before.top(), arrow_w, gh)))
+            self.labels.append(label_cells([before, after], y, lh, body))
+        self.summary = QRectF(body.left(), top + total_h + g, body.width(), lh)
         for p in range(self.pages):
             for j, ch in enumerate(self.page_units(p)):
                 self._hots[p] += [Hot(r, self.block, ch) for r in self.slots[j][:2]]
@@ -404,22 +404,22 @@ class ReluNumbersStage(StageBase):
         t = ink.type
         src, out = f.out(self.i_src), f.out(self.i_relu)
         lim = 1.0 if src is None else f.limits.act(self.i_src, src)
-        for cell, text in zip(self.side_cells, ("before", "after")):
-            ink.fit_text(cell, (text,), t.label_px, align="right")
         units = self.page_units(page)
         for j, ch in enumerate(units):
-            before, after, a, b = self.slots[j]
-            if self.stacked:
-                ink.fit_text(self.labels[j][0], (f"feature {ch + 1}", f"{ch + 1}"), t.label_px)
-            else:
-                ink.fit_text(self.labels[0][0], (f"feature {ch + 1}: before", "before"),
-                             t.label_px)
-                ink.fit_text(self.labels[1][0], ("after ReLU", "after"), t.label_px)
-            ink.arrow(a, b)
+            before, after, gap = self.slots[j]
+            ink.fit_text(self.labels[j][0], (f"map {ch + 1}", f"{ch + 1}"), t.label_px)
+            ink.fit_text(self.labels[j][1], (f"map {ch + 1} after ReLU", "after ReLU",
+                                             "after"), t.label_px)
+            mid = gap.center()
+            if not t.compact:
+                ink.fit_text(QRectF(gap.left(), mid.y() - 1.6 * t.line, gap.width(), t.line),
+                             ("ReLU",), t.label_px)
+            ink.arrow(QPointF(gap.left() + t.gap / 2, mid.y()),
+                      QPointF(gap.right() - t.gap / 2, mid.y()))
             ink.grid(before, None if src is None else src[ch], self.h, self.w, lo=-lim, hi=lim,
                      px=self.px, name=f"{self.src_name}[{ch}]")
             ink.grid(after, None if out is None else out[ch], self.h, self.w, lo=-lim, hi=lim,
-                     px=self.px, name=f"{self.name}[{ch}]")
+                     px=self.px, name=f"{self.name}[{ch}]", fmt=rectified)
             if src is not None:
                 cw, chh = before.width() / self.w, before.height() / self.h
                 inset = max(3.0, 0.08 * cw)
@@ -428,9 +428,7 @@ class ReluNumbersStage(StageBase):
                               for r, c in zip(*np.nonzero(src[ch] < 0)) for g in (before, after)],
                              ink.look.accent, max(t.pen * 3, 0.06 * cw))
             if self.per_page > 1 and ch == f.channel(self.block, self.units):
-                ink.outline(QRectF(before.left(), before.top(), before.width(),
-                                   after.bottom() - before.top())
-                            .adjusted(-t.gap / 2, -t.gap / 2, t.gap / 2, t.gap / 2),
+                ink.outline(after.adjusted(-t.gap / 2, -t.gap / 2, t.gap / 2, t.gap / 2),
                             ink.look.accent, t.pen * 3)
         if src is not None:
             neg = int((src[units.start:units.stop] < 0).sum())

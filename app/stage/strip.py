@@ -11,8 +11,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
+from app.look import DARK, Look, Type, line_height, text_width
 from app.stage.ink import Ink, Shown
-from app.stage.look import DARK, Look, Type, line_height, text_width
 
 
 class PipelineStrip(QWidget):

@@ -13,10 +13,10 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
+from app.look import DARK, LIGHT, Look, Type, line_height, look_for, text_width
 from app.stage.base import Frame, Limits, StageBase
 from app.stage.build import build_stages, structure
 from app.stage.ink import Ink, Painted, Shown, shown_from
-from app.stage.look import DARK, LIGHT, Look, Type, line_height, look_for, text_width
 from app.stage.strip import PipelineStrip
 
 DRAW_SOMETHING = "draw something — this step fills in as you draw"
@@ -83,7 +83,6 @@ class Stage(QWidget):
         self._selection: dict[str, int] = {}
         self._limits = Limits()
         self._look: Look = DARK
-        self._blanked = False
         self._type = Type(1280, 720)
         self._title: QRectF = QRectF()
         self._subtitle: QRectF = QRectF()
@@ -163,17 +162,6 @@ class Stage(QWidget):
     def set_channel(self, c: int) -> None:
         """Choose channel ``c`` of the current stage's conv layer (the first one elsewhere)."""
         self._select(self._block(), int(c))
-
-    def set_blanked(self, on: bool) -> None:
-        """The presenter's black screen: the whole stage paints black."""
-        self._blanked = bool(on)
-        self.strip.setVisible(not on)
-        self.view.setVisible(not on)
-        self.update()
-
-    @property
-    def blanked(self) -> bool:
-        return self._blanked
 
     def set_dark(self, on: bool) -> None:
         """White on black (presentation, the default) or black on white."""
@@ -307,7 +295,7 @@ class Stage(QWidget):
     # ----- paint ----------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor("#000000" if self._blanked else self._look.background))
+        p.fillRect(self.rect(), QColor(self._look.background))
         p.end()
 
     def _paint(self, p: QPainter) -> Ink:

@@ -3,15 +3,14 @@ cell by cell, with the engine's own numbers (issue #9).
 
 Entry points:
 
-- :func:`install(window) <install>` adds a "Step through" menu and a dock to ConvPad's
-  main window, through its public surface only (``menuBar()``, ``add_panel_dock``,
-  ``live``, ``show_notice``);
+- :func:`install(host) <install>` adds a "Step through" menu and a dock to ConvPad's
+  main window, through its :class:`~app.host.WindowHost` surface only;
 - :class:`StepperPanel`, the whole feature as one widget (a stage can host it);
 - :class:`LessonsWindow`, the same on its own window for a full screen
   (``python -m app.stepper``).
 
-The arithmetic lives in :mod:`engine.steps` and the lecture's pages in
-:mod:`engine.lessons`; this package only draws them.
+The arithmetic and the lecture's pages live in :mod:`engine.lecture`; this package only
+draws them.
 """
 
 from __future__ import annotations
@@ -21,45 +20,36 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QDockWidget
 
+    from app.host import WindowHost
     from app.stepper.panel import LessonsWindow, StepperPanel
 
-__all__ = ["LessonsWindow", "StepperPanel", "install", "use_edited_model"]
+__all__ = ["LessonsWindow", "StepperPanel", "install"]
 
 
-def use_edited_model(window, model) -> None:
-    """Trace the live drawing through ``model`` (a copy with edited features) from now on.
+def install(host: WindowHost) -> tuple[StepperPanel, QDockWidget]:
+    """Add the step-through through ``host``: a dock and a "Step through" menu.
 
-    Choosing a model in the picker brings the shipped weights back (and resets the
-    features page).
-    """
-    window.live.use_model(model)
-
-
-def install(window, apply_edits: bool = True) -> tuple[StepperPanel, QDockWidget]:
-    """Add the step-through to ConvPad's main ``window``: a dock and a "Step through" menu.
-
-    The panel follows ``window.live``: a new model rebuilds its layer pages, each trace
-    updates the page on screen. With ``apply_edits``, edited toy features become the
-    live model (:func:`use_edited_model`), so every panel of the window follows them.
+    The panel follows the one live model: a new model rebuilds its layer pages, each
+    trace updates the page on screen, and features a student edits become the live
+    model (every view follows them, and the title says "(edited)" until *Reset*).
     """
     from PySide6.QtGui import QAction, QKeySequence
 
     from app.stepper.panel import LessonsWindow, StepperPanel
 
     panel = StepperPanel(compact=True)
-    dock = window.add_panel_dock(panel, "Step through", "stepper_dock")
-    dock.hide()
-    live = window.live
+    dock = host.add_panel_dock(panel, "Step through", "stepper_dock")
+    live = host.live
     live.model_changed.connect(lambda model, probe: panel.set_model(model, probe))
     live.traced.connect(panel.set_trace)
     if live.model is not None:
         panel.set_model(live.model)
-    panel.notice.connect(window.show_notice)
-    if apply_edits:
-        panel.model_edited.connect(lambda model: use_edited_model(window, model))
+    panel.notice.connect(host.show_notice)
+    panel.model_edited.connect(live.use_model)
+    panel.features.model_saved.connect(host.offer_model)
 
-    menu = window.menuBar().addMenu("Step &through")
-    show = QAction("Step-through panel", window)
+    menu = host.menu("Step &through", "stepper_menu")
+    show = QAction("Step-through panel", menu)
     show.setObjectName("act_stepper_panel")
     show.setCheckable(True)
     show.setShortcut(QKeySequence("Ctrl+Shift+T"))
@@ -77,13 +67,13 @@ def install(window, apply_edits: bool = True) -> tuple[StepperPanel, QDockWidget
         windows[:] = [w]  # keep it alive; one at a time
         w.showFullScreen()
 
-    lessons = QAction("Lessons full screen", window)
+    lessons = QAction("Lessons full screen", menu)
     lessons.setObjectName("act_stepper_lessons")
     lessons.setToolTip("The step-through on its own full screen (F11 toggles, Esc leaves)")
     lessons.triggered.connect(full_screen)
     menu.addAction(lessons)
     for text, key, name in (("Next page", "PageDown", "next"), ("Previous page", "PageUp", "prev")):
-        act = QAction(f"{text} ({key})", window)
+        act = QAction(f"{text} ({key})", menu)
         act.setObjectName(f"act_stepper_{name}")
         act.triggered.connect(lambda _=False, k=key: panel.handle_key(
             QKeySequence(k)[0].key()))

@@ -123,18 +123,27 @@ class FeaturesPage(Page):
         return self.view.features
 
     def set_model(self, model, trace) -> bool:
-        """Take a new live model (shipped weights); False when it has no ±1 features."""
+        """Take the live model; False when it has no ±1 features.
+
+        A copy with edited features (made here, or on the other step-through) keeps the
+        model it was edited from, so *Reset* still brings the lecture's features back;
+        any other model starts afresh from its own features.
+        """
         found = editable_conv(trace)
         if found is None:
             self.base_model = None
             return False
         self.layer_name, n = found
-        self.base_model, self.edited_model = model, None
         w = trace.layer(self.layer_name).weights
-        self.original = np.round(np.asarray(w[:, 0], np.float64) * n)
+        features = np.round(np.asarray(w[:, 0], np.float64) * n)
+        continues = (model.edited and self.base_model is not None
+                     and model.signature == self.base_model.signature)
+        if not continues:
+            self.base_model, self.original = model, features.copy()
+            self.view.selected = 0
+        self.edited_model = model if model.edited else None
         self.view.divide = n
-        self.view.features = self.original.copy()
-        self.view.selected = 0
+        self.view.features = features
         self.set_trace(trace)
         return True
 
@@ -160,8 +169,8 @@ class FeaturesPage(Page):
         return (self.view.features[:, None] / self.view.divide).astype(np.float32)
 
     def _clicked(self, key: str, r: int, c: int) -> None:
-        if not key.startswith("feature"):
-            return
+        if not key.startswith("feature") or self.view.features is None:
+            return  # a model with no ±1 features to flip
         k = int(key[len("feature"):])
         self.view.selected = k
         self.view.features[k, r, c] *= -1
@@ -187,8 +196,12 @@ class FeaturesPage(Page):
         w = self.weights()
         self.weights_edited.emit(self.layer_name, w)
         if self.base_model is not None:
-            self.edited_model = self.base_model.with_weights(self.layer_name, w)
-            self.model_edited.emit(self.edited_model)
+            # Features back as they were: the model as it was, not an "edited" copy of it.
+            same = self.original is not None and np.array_equal(self.view.features,
+                                                                 self.original)
+            self.edited_model = None if same else self.base_model.with_weights(
+                self.layer_name, w)
+            self.model_edited.emit(self.edited_model or self.base_model)
 
     def save_as(self, name: str, folder: str | Path | None = None) -> Path | None:
         """Save the edited features as a new model called ``name`` (in ``folder``, or a new

@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
-from app import theme
+from app import look as app_look
 from app.numbers import value_text as number_text
 
 REF_PX = 100.0  # text is measured once at this pixel size and scaled: widths are linear in f
@@ -32,23 +32,22 @@ PAD = 0.7  # a cell's width beyond its widest number
 
 @dataclass
 class Look:
-    """Colours of one screen: from the widget's palette, so desk and presentation differ."""
+    """The colours of :mod:`app.look` as QColors, on the widget's own background."""
 
     background: QColor
     text: QColor
     dim: QColor
     line: QColor
-    accent: QColor = field(default_factory=lambda: QColor(theme.ACCENT))
+    accent: QColor
     good: QColor = field(default_factory=lambda: QColor("#2e9e5b"))
 
     @classmethod
     def of(cls, widget) -> Look:
         pal = widget.palette()
         bg = pal.window().color()
-        text = pal.windowText().color()
-        dark = bg.lightness() < 128
-        return cls(bg, text, QColor("#8a8a8a" if dark else "#6a6a6a"),
-                   QColor("#5a5a5a" if dark else "#b0b0b0"))
+        base = app_look.DARK if bg.lightness() < 128 else app_look.LIGHT
+        return cls(bg, pal.windowText().color(), QColor(base.dim), QColor(base.line),
+                   QColor(base.accent))
 
 
 class Metrics:
@@ -124,7 +123,7 @@ def place(rows: list[list[Block]], rect: QRectF, f: float) -> list[Placed]:
 
 
 # ----- colours ---------------------------------------------------------------------------------
-_LUT = theme.DIVERGING_LUT  # (256, 3) uint8, blue → white → red
+_LUT = app_look.DIVERGING_LUT  # (256, 3) uint8, blue → white → red
 _IMAGES: OrderedDict[tuple, QImage] = OrderedDict()  # Grid._numbers_image's cache
 
 
@@ -433,7 +432,7 @@ class Bars:
             x0 = rect.left() + self._name_w * f
             full = rect.right() - x0
             length = full * max(0.0, float(v)) / max(self.limit, 1e-9)
-            colour = look.accent if i == self.lead else QColor(theme.BAR)
+            colour = look.accent if i == self.lead else QColor(app_look.BAR)
             p.fillRect(QRectF(x0, y + 0.1 * f, max(length, 1.0), 1.4 * f), colour)
             text = number_text(float(v), self.decimals)
             p.setFont(font_at(base, f))

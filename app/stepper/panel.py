@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import theme
+from app import look
 from app.stepper.features import FeaturesPage
 from app.stepper.pages import ConvLessonPage, LayerPage, Page, SizePage, quiet
 from app.stepper.player import PlayerBar
@@ -246,6 +246,9 @@ class StepperPanel(QWidget):
         A hidden panel only notes the model and builds its pages when it is shown: a
         class switching models back and forth should not pay for pages nobody sees.
         """
+        same = (self.model is not None and model is not None and bool(self.pages)
+                and not getattr(self, "_pending_model", False)
+                and model.signature == self.model.signature)
         self.model = model
         if not self.isVisible():
             self._pending_model = True
@@ -256,8 +259,10 @@ class StepperPanel(QWidget):
             return
         trace = model.trace(np.zeros(model.input_shape, np.float32))
         self.features.set_model(model, trace)
-        pages = [LayerPage(name, trace.layer(name).kind) for name in steppable_layers(trace)]
-        self._rebuild_pages(pages)
+        if not same:  # another version of the same network (edits, a checkpoint): same pages
+            pages = [LayerPage(name, trace.layer(name).kind)
+                     for name in steppable_layers(trace)]
+            self._rebuild_pages(pages)
         self.set_trace(self.trace, self.blank)
 
     def set_trace(self, trace, blank: bool = False) -> None:
@@ -310,8 +315,7 @@ class LessonsWindow(QMainWindow):
         self.setWindowTitle("ConvPad — step through")
         self.panel = StepperPanel()
         self.setCentralWidget(self.panel)
-        look = theme.PRESENTATION if presentation else theme.DESK
-        self.setPalette(theme.palette(look))
+        self.setPalette(look.palette(look.PRESENTATION if presentation else look.DESK))
         self.model = None
         self.preset = "X (lecture)"
         self.panel.model_edited.connect(self._use_model)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.numbers import decimals_for
+from app.numbers import decimals_for, percent_text
 from app.numbers import value_text as number_text
 from app.stepper.map_views import as_grid
 from app.stepper.paint import Bars, Grid, Lines, widest
@@ -27,10 +27,6 @@ class VoteShow:
     classes: list[str]
     maps_shape: tuple[int, ...] | None  # (C, H, W) the values came from, if they were maps
     map_titles: list[str]
-
-
-def _percent(share: float) -> str:
-    return f"{share * 100:.0f} %"
 
 
 class VoteView(ShowView):
@@ -73,7 +69,7 @@ class VoteView(ShowView):
             total = float(np.sum(step.totals))
             t = " + ".join(number_text(v, 2) for v in step.totals)
             lines = [f"{name}: {number_text(step.totals[k], 2)} ÷ ({t}) = "
-                     f"{_percent(step.shares[k])}" for k, name in enumerate(names)]
+                     f"{percent_text(step.shares[k])}" for k, name in enumerate(names)]
             if total <= 0:
                 lines = ["No votes at all: a tie", *lines]
             lead = int(np.argmax(step.shares))

@@ -1,66 +1,47 @@
 """Teach it yourself: draw your own classes, train in seconds, watch the filters learn.
 
-``install(window)`` adds the Teach panel as a dock and a Teach menu, using only the
-window's public surface (``menuBar()``, ``add_panel_dock``, ``canvas``, ``live``,
-``show_notice``) and an event filter that asks before the window closes mid-training.
-The window wires the panel's signals into the live view::
-
-    teach = app.teach.install(window)
-    teach.model_ready.connect(...)        # a trained, saved Model: add it to the picker
-    teach.checkpoint_chosen.connect(...)  # a Model of one epoch: show it in the panels
-    teach.model_found.connect(...)        # (card path, title) saved in a past session
+``install(host)`` adds the Teach panel as a dock and a Teach menu through the window's
+:class:`~app.host.WindowHost` surface, and wires it to the one live model: a trained
+model joins the picker and becomes live, a checkpoint on the slider is shown in every
+view, a training asks before the window closes, and PageDown/PageUp step through the
+epochs on the stage.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QStandardPaths
+from PySide6.QtCore import Qt
 
+from app.host import WindowHost
 from app.teach.panel import TeachPanel
+from engine.storage import user_data_folder
 
 __all__ = ["TeachPanel", "default_folder", "install"]
 
 
 def default_folder() -> Path:
     """The user data folder ConvPad keeps data sets and models in (per user, per OS)."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".convpad")
+    return user_data_folder()
 
 
-class _CloseGuard(QObject):
-    """Asks before the window closes while a model trains, then stops it cleanly."""
-
-    def __init__(self, panel: TeachPanel) -> None:
-        super().__init__(panel)
-        self.panel = panel
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close and self.panel.training:
-            if not self.panel.ask_stop():
-                event.ignore()
-                return True  # the window stays open, training goes on
-            self.panel.shutdown()
-        return False
-
-
-def install(window, folder: str | Path | None = None) -> TeachPanel:
-    """Add the Teach panel (dock ``teach_dock``) and menu to ``window``; returns the panel.
+def install(host: WindowHost, folder: str | Path | None = None) -> TeachPanel:
+    """Add the Teach panel (dock ``teach_dock``) and menu through ``host``; returns it.
 
     ``folder`` is the user data folder (default :func:`default_folder`); data sets go in
-    ``folder/datasets``, trained models in ``folder/models``.
+    ``folder/datasets``, trained models in ``folder/models``. A trained model joins the
+    picker and becomes live; a checkpoint on the slider becomes live only while the live
+    model is the one it is a checkpoint of (``Live.use_model`` refuses any other).
     """
-    live = window.live
+    live = host.live
 
     def device() -> str:
-        wanted = getattr(live, "wanted", None)
-        return wanted[1] if wanted else getattr(live, "device", "auto")
+        return live.wanted[1] if live.wanted else live.device
 
-    panel = TeachPanel(folder or default_folder(), window.canvas, device=device,
-                       notify=window.show_notice)
-    dock = window.add_panel_dock(panel, "Teach", "teach_dock")
-    menu = window.menuBar().addMenu("&Teach")
-    menu.setObjectName("teach_menu")
+    panel = TeachPanel(folder or default_folder(), host.canvas, device=device,
+                       notify=host.show_notice)
+    dock = host.add_panel_dock(panel, "Teach", "teach_dock")
+    menu = host.menu("&Teach", "teach_menu")
     menu.addAction(panel.act_add)
     menu.addAction(panel.act_previous_epoch)
     menu.addAction(panel.act_next_epoch)
@@ -68,7 +49,21 @@ def install(window, folder: str | Path | None = None) -> TeachPanel:
     show = dock.toggleViewAction()
     show.setText("Show the Teach panel")
     menu.addAction(show)
-    guard = _CloseGuard(panel)
-    window.installEventFilter(guard)
-    panel.close_guard = guard
+    panel.model_found.connect(host.offer_model)
+    panel.model_ready.connect(lambda model: (host.offer_model(model.name, model.spec.title),
+                                             live.adopt(model)))
+    panel.checkpoint_chosen.connect(live.use_model)
+    host.add_close_guard(lambda: not panel.training or (panel.ask_stop() and
+                                                        (panel.shutdown() or True)))
+
+    def epochs_on_stage(key) -> bool:
+        """PageDown/PageUp step through a training's epochs while Teach is open."""
+        if key not in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp) or not panel.scrub.isEnabled():
+            return False
+        if not (panel.isVisible() or dock.property("open_before_stage")):
+            return False
+        panel.step_epoch(+1 if key == Qt.Key.Key_PageDown else -1)
+        return True
+
+    host.add_presenter_keys(epochs_on_stage)
     return panel

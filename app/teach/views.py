@@ -12,8 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.mosaic import Mosaic
-from app.theme import DIVERGING_LUT, GREY_LUT
+from app.look import DIVERGING_LUT, GREY_LUT
+from app.panels.mosaic import Mosaic
 
 TRAIN_PEN = pg.mkPen("#4d7fbf", width=2)
 HELD_PEN = pg.mkPen("#d9480f", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)

@@ -1,9 +1,7 @@
 """Training off the GUI thread: a Python thread runs ``engine.train_model`` and reports by signal.
 
-The same two rules as :mod:`app.loader`: the worker ``QObject`` has no parent (its thread
-holds it, so it outlives a closed window without "Signal source has been deleted"), and
-a plain Python thread does the work rather than a ``QRunnable``. Signals emitted from the
-thread reach GUI-thread receivers queued, so every slot runs on the GUI thread.
+Training runs as a job of the one :class:`~app.workers.Worker`; signals emitted from
+its thread reach GUI-thread receivers queued, so every slot runs on the GUI thread.
 
 Each epoch the thread also runs the epoch's model on one drawing and sends the numbers
 the view needs (conv1's filters and that drawing's conv1 feature maps) as plain numpy,
@@ -13,9 +11,6 @@ before every step (milliseconds apart); the best checkpoint so far is kept and s
 
 from __future__ import annotations
 
-import sys
-import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +18,8 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
+
+from app.workers import Worker
 
 
 @dataclass
@@ -47,7 +44,7 @@ def look_inside(model, sample: np.ndarray | None) -> tuple[np.ndarray, np.ndarra
 
 
 class TrainWorker(QObject):
-    """Trains one model at a time in a thread.
+    """Trains one model at a time, off the GUI thread (on a :class:`~app.workers.Worker`).
 
     ``epoch_done(Epoch)`` after each epoch (and for the starting weights, epoch 0);
     ``finished(model, card, message)`` with the best model, where it was saved (``""``
@@ -60,76 +57,64 @@ class TrainWorker(QObject):
     failed = Signal(str)
 
     def __init__(self) -> None:
-        super().__init__()  # no parent, on purpose: see the module docstring
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._closed = threading.Event()
+        super().__init__()  # no parent: the worker's thread may outlive the panel
+        self._worker = Worker("teach-train", "latest")
+        self._worker.progress.connect(lambda _job, epoch: self.epoch_done.emit(epoch))
+        self._worker.done.connect(lambda _job, result: self.finished.emit(*result))
+        self._worker.failed.connect(lambda _job, message: self.failed.emit(
+            f"Cannot train: {message}"))
+        self._job = None
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker.busy
 
     def start(self, read: Callable[[], tuple[list[np.ndarray], np.ndarray, list[str]]],
               out: Path, *, sample: np.ndarray | None = None, **options: Any) -> None:
-        """Train in a new thread; ``options`` go to ``engine.train_model`` (epochs, device…).
+        """Train in the worker; ``options`` go to ``engine.train_model`` (epochs, device…).
 
-        ``read()`` gives (drawings, labels, classes); it runs in the thread too, since
+        ``read()`` gives (drawings, labels, classes); it runs in the worker too, since
         reading a few hundred PNG files would stall the GUI. ``sample`` is the drawing
         whose feature maps are shown (default: the first drawing). The best model is
         saved into ``out`` (a model folder) before ``finished``.
         """
         if self.running:
             raise RuntimeError("a training is already running")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(read, out, sample, options),
-            name="teach-train", daemon=True)
-        self._thread.start()
+        self._worker.submit(_train, read, out, sample, options)
 
     def cancel(self) -> None:
-        """Ask the training to stop; it ends within one step and keeps its best epoch."""
-        self._stop.set()
+        """Ask the training to stop; it ends within one step and keeps its best epoch.
+
+        Unlike a superseded job, a cancelled training still reports its result."""
+        self._worker.stop_running()
 
     def wait(self, seconds: float | None = None) -> bool:
-        """Block until the thread has ended (False on timeout)."""
-        if self._thread is not None:
-            self._thread.join(seconds)
-        return not self.running
+        """Block until the training has ended (False on timeout)."""
+        return self._worker.wait(seconds)
 
     def close(self) -> None:
         """Stop reporting (the window is going): cancel, and drop any later signal."""
-        self._closed.set()
-        self._stop.set()
+        self._worker.close()
 
-    def _emit(self, signal, *args) -> None:
-        if not self._closed.is_set():
-            signal.emit(*args)
 
-    def _run(self, read, out: Path, sample, options) -> None:
-        import engine
+def _train(job, read, out: Path, sample, options) -> tuple[object, str, str]:
+    """The job: read the data set, train (reporting each epoch), save the best model."""
+    import engine
 
-        def progress(epoch: int, metrics: dict[str, Any]) -> None:
-            model = metrics.pop("model")
-            filters, maps = look_inside(model, sample)
-            self._emit(self.epoch_done, Epoch(epoch, metrics, model, filters, maps))
+    def progress(epoch: int, metrics: dict[str, Any]) -> None:
+        model = metrics.pop("model")
+        filters, maps = look_inside(model, sample)
+        job.report(Epoch(epoch, metrics, model, filters, maps))
 
-        try:
-            images, labels, classes = read()
-            if sample is None and images:
-                sample = images[0]
-            model = engine.train_model(images, labels, classes, progress=progress,
-                                       stop=self._stop, **options)
-        except ValueError as exc:
-            self._emit(self.failed, f"Cannot train yet: {exc}")
-            return
-        except Exception as exc:
-            traceback.print_exception(exc, file=sys.stderr)
-            self._emit(self.failed, f"Training failed: {type(exc).__name__}: {exc}")
-            return
-        message = model.stopped
-        try:
-            card = str(model.save(out))
-        except OSError as exc:  # engine.files.WriteError: read-only or full
-            card = ""
-            message = f"{message + '. ' if message else ''}The model was not saved: {exc}"
-        self._emit(self.finished, model, card, message)
+    images, labels, classes = read()
+    if sample is None and images:
+        sample = images[0]
+    model = engine.train_model(images, labels, classes, progress=progress,
+                               stop=job.stop, **options)
+    message = model.stopped
+    try:
+        card = str(model.save(out))
+    except engine.ConvPadError as exc:  # a read-only or full disk (WriteError)
+        card = ""
+        message = f"{message + '. ' if message else ''}The model was not saved: {exc}"
+    return model, card, message

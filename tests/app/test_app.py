@@ -113,23 +113,23 @@ class _nothing:
 
 def test_undo_redo_and_clear(qtbot, open_window):
     window = open_window("xo-toy")
-    assert not window.act_undo.isEnabled() and not window.act_redo.isEnabled()
+    assert not window.action("act_undo").isEnabled() and not window.action("act_redo").isEnabled()
     draw(qtbot, window, [(0.2, 0.2), (0.8, 0.8)])
-    assert window.act_undo.isEnabled()
+    assert window.action("act_undo").isEnabled()
     one = window.canvas.ink()
     draw(qtbot, window, [(0.8, 0.2), (0.2, 0.8)])
     two = window.canvas.ink()
     assert not np.array_equal(one, two)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(window.canvas.ink(), one)
-    assert window.act_redo.isEnabled()
+    assert window.action("act_redo").isEnabled()
     qtbot.keyClick(window, Qt.Key.Key_Z,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert np.array_equal(window.canvas.ink(), two)
     qtbot.mouseClick(window.clear_button, Qt.MouseButton.LeftButton)
     assert window.canvas.is_empty()
     qtbot.waitUntil(lambda: window.prediction.text() == "")
-    window.act_undo.trigger()
+    window.action("act_undo").trigger()
     assert np.array_equal(window.canvas.ink(), two)
 
 
@@ -188,8 +188,8 @@ def test_clicking_a_map_opens_an_enlarged_view(qtbot, open_window):
     scene = panel.image.mapToScene(QPointF(x + 3.5, y + 3.5))
     qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton,
                      pos=panel.view.mapFromScene(scene))
-    qtbot.waitUntil(lambda: bool(window._zooms))
-    view = next(iter(window._zooms.values()))
+    qtbot.waitUntil(lambda: bool(window.deck._zooms))
+    view = next(iter(window.deck._zooms.values()))
     assert view.isVisible() and "map 1" in view.windowTitle()
     assert view.image.image.shape == (7, 7)
 
@@ -259,10 +259,10 @@ def test_presentation_mode_toggles(qtbot, open_window):
     window = open_window("xo-toy")
     desk_pt = window.font().pointSize()
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    assert window.presenting and window.act_present.isChecked()
+    assert window.presenting and window.action("act_present").isChecked()
     assert window.font().pointSize() > desk_pt
     assert window.canvas.brush > 22
-    window.act_present.trigger()
+    window.action("act_present").trigger()
     assert not window.presenting
     assert window.font().pointSize() == desk_pt
 

@@ -25,8 +25,8 @@ def window(qtbot):
 
 def test_pin_then_shift_shows_b_minus_a_on_every_panel(qtbot, window):
     a = window.trace
-    window.act_pin.trigger()
-    assert window.compare == "diff" and window.act_compare_diff.isChecked()
+    window.action("act_pin").trigger()
+    assert window.live.compare.mode == "diff" and window.action("act_compare_diff").isChecked()
     shift = window.experiments["transforms"].actions_["act_nudge_right"]
     for _ in range(3):
         shift.trigger()
@@ -45,31 +45,32 @@ def test_pin_then_shift_shows_b_minus_a_on_every_panel(qtbot, window):
 
 
 def test_show_a_flips_to_the_pinned_drawing_and_off_goes_back_to_b(qtbot, window):
-    window.act_pin.trigger()
+    window.action("act_pin").trigger()
     a = window.trace
     window.canvas.set_grid(PRESETS["O"])
     qtbot.waitUntil(lambda: window.trace.prediction == "O")
-    window.act_compare_a.trigger()
-    assert window.compare == "A" and not window.act_compare_diff.isChecked()
+    window.action("act_compare_a").trigger()
+    assert window.live.compare.mode == "A" and not window.action("act_compare_diff").isChecked()
     np.testing.assert_array_equal(window.panel("conv").tile_values(1),
                                   a.layer("conv").output[1])
-    window.act_compare_a.trigger()
-    assert window.compare is None
+    window.action("act_compare_a").trigger()
+    assert window.live.compare.mode is None
     np.testing.assert_array_equal(window.panel("conv").tile_values(1),
                                   window.trace.layer("conv").output[1])
     assert "A:" not in window.prediction.text()
 
 
 def test_compare_without_a_pin_says_so(qtbot, window):
-    window.act_compare_diff.trigger()
-    assert window.compare is None and "Pin a drawing as A" in window.notice.text()
+    window.action("act_compare_diff").trigger()
+    assert window.live.compare.mode is None
+    assert "pin a drawing as A first (Compare ▸ Pin as A)" in window.notice.text()
     window.canvas.clear()
-    window.act_pin.trigger()
-    assert "empty canvas cannot be pinned" in window.notice.text()
+    window.action("act_pin").trigger()
+    assert "Cannot pin an empty canvas as A" in window.notice.text()
 
 
 def test_b_minus_a_reaches_the_stage(qtbot, window):
-    window.act_pin.trigger()
+    window.action("act_pin").trigger()
     window.canvas.set_grid(PRESETS["O"])
     qtbot.waitUntil(lambda: window.trace.prediction == "O")
     window.set_presentation(True)
@@ -77,4 +78,4 @@ def test_b_minus_a_reaches_the_stage(qtbot, window):
     shown = window.stage._trace
     np.testing.assert_allclose(shown.layer("conv").output,
                                window.trace.layer("conv").output
-                               - window._pin_trace.layer("conv").output, atol=1e-6)
+                               - window.live.a_trace().layer("conv").output, atol=1e-6)

@@ -12,8 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QImage
 
+from app.look import DIVERGING_LUT
 from app.panels.base import _Image
-from app.theme import DIVERGING_LUT
 
 
 def _pixels(item: pg.ImageItem) -> np.ndarray:

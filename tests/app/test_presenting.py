@@ -55,10 +55,27 @@ def test_clicker_keys_step_the_stage_whatever_has_focus(qtbot, presenting, where
     assert window.stage.stage_index > 0 or window.stage.page > 0
     qtbot.keyClick(target, K.Key_Home)
     assert window.stage.stage_index == 0 and window.stage.page == 0
+    qtbot.wait(30)  # every pending repaint done: "before" is what the room sees
+    before = window.grab().toImage()
     qtbot.keyClick(target, K.Key_B)
-    assert window.stage.blanked
+    assert window.presentation.blanked
+    _all_black(window)  # the drawing and the headline too: the whole screen
+    qtbot.keyClick(target, K.Key_PageDown)  # a black screen stays black: no unseen step
+    assert window.presentation.blanked and window.stage.stage_index == 0
     qtbot.keyClick(target, K.Key_Period)
-    assert not window.stage.blanked
+    assert not window.presentation.blanked
+    qtbot.wait(30)
+    assert window.grab().toImage() == before  # exactly what was there
+
+
+def _all_black(window) -> None:
+    """Every pixel of the window, as it would reach the projector, is black."""
+    import numpy as np
+
+    image = window.grab().toImage().convertToFormat(window.grab().toImage().Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
+    pixels = pixels[:, : image.width() * 4].reshape(image.height(), image.width(), 4)[..., :3]
+    assert pixels.max() == 0, f"{int((pixels.max(axis=2) > 0).sum())} pixels are not black"
 
 
 def test_every_shortcut_keeps_working_on_the_stage(qtbot, presenting):
@@ -74,7 +91,7 @@ def test_every_shortcut_keeps_working_on_the_stage(qtbot, presenting):
     qtbot.keyClick(window.canvas, K.Key_Delete)
     qtbot.waitUntil(lambda: window.prediction.text() == "")
     qtbot.keyClick(window.canvas, K.Key_Escape)
-    assert not window.presenting and window.right.currentWidget() is window.deck
+    assert not window.presenting and window.views.currentWidget() is window.deck
 
 
 def test_keys_during_a_model_load_are_taken_in_stride(qtbot, presenting):
@@ -132,7 +149,7 @@ def test_s_swaps_the_stage_for_the_step_through_and_the_clicker_steps_it(qtbot, 
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, K.Key_S)
     stepper = window.stage_stepper
-    assert window.right.currentWidget() is stepper
+    assert window.views.currentWidget() is stepper
     page = stepper.current
     qtbot.keyClick(window.canvas, K.Key_PageDown)
     assert stepper.current == page + 1
@@ -140,7 +157,7 @@ def test_s_swaps_the_stage_for_the_step_through_and_the_clicker_steps_it(qtbot, 
     qtbot.keyClick(window.canvas, K.Key_PageUp)
     assert stepper.current == page and window.stage.stage_index == stage_at
     qtbot.keyClick(window.canvas, K.Key_S)
-    assert window.right.currentWidget() is window.stage
+    assert window.views.currentWidget() is window.stage
 
 
 def test_a_small_window_while_presenting_never_clips_or_overlaps(qtbot, presenting):

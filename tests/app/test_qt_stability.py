@@ -17,6 +17,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 UPDATES = 50_000
 REPAINT_EVERY = 10  # a grab() every 10 updates: 5,000 full repaints as well
 
@@ -48,6 +50,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_fifty_thousand_panel_updates_do_not_abort() -> None:
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(root))

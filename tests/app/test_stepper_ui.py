@@ -213,7 +213,7 @@ def test_layer_pages_follow_the_layer_kinds_and_show_the_trace(qtbot, panel, toy
     votes = panel.page
     votes.player.seek(votes.player.count - 1)
     votes.view.grab()
-    assert votes.view.shown[0] == "X: 0.74 ÷ (0.74 + 0.33) = 69 %"
+    assert votes.view.shown[0] == "X: 0.74 ÷ (0.74 + 0.33) = 69%"
 
 
 def test_a_blank_canvas_shows_no_activity(qtbot, panel, toy) -> None:

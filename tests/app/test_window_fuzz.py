@@ -1,6 +1,6 @@
 """5,000 random event sequences on the real window must not crash it.
 
-The fuzz (``tests/window_fuzz.py``) runs in a child process, so a segmentation fault or
+The fuzz (``tests/app/window_fuzz.py``) runs in a child process, so a segmentation fault or
 an abort fails this test instead of killing pytest. Before the window kept one page of
 panels per model and collected garbage only in the GUI thread, model switches in the
 middle of strokes crashed the interpreter inside ``pyqtgraph.ViewBox.__init__`` in two
@@ -14,9 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SEQUENCES = 5000
 
 
+@pytest.mark.slow
 def test_five_thousand_random_sequences_do_not_crash_the_window() -> None:
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(root))

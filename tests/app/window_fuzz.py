@@ -6,9 +6,11 @@ caller reads the exit status. ``tests/test_window_fuzz.py`` runs it that way. Ea
 sequence is a few random actions — strokes that leave the canvas and come back,
 undo/redo/clear, eraser, pen sizes, model switches (also in the middle of a stroke),
 device switches (also to devices this machine does not have), resizes, presentation
-toggles, clicker keys, hovering over panels — followed by letting the event loop run. It prints one
-line, ``fuzz: N sequences, M actions, S s, models loaded: …``, and exits 0 if the window
-is still alive and answering at the end.
+toggles, clicker keys, hovering over panels, editing the toy's features, Teach
+checkpoints (of a model trained during the run, live or not), compare pin/unpin, clicks
+on sweep points, and settings damaged before a second window opens — followed by letting
+the event loop run. It prints one line, ``fuzz: N sequences, M actions, S s, …``, and
+exits 0 if the window is still alive and answering at the end.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,6 +46,11 @@ class Fuzzer:
         self.window.resize(1280, 720)
         self.window.show()
         self.actions = 0
+        self.trained = False
+        # Every notice shown; an "internal error" one is a bug, whatever the window did next.
+        self.bugs: list[str] = []
+        self.window.notice_shown.connect(
+            lambda m: self.bugs.append(m) if "internal error" in m else None)
         deadline = time.time() + 120
         while self.window.model is None and time.time() < deadline:
             QApplication.processEvents()
@@ -79,9 +87,82 @@ class Fuzzer:
 
     def command(self) -> None:
         w = self.window
-        act = [w.act_undo, w.act_redo, w.act_clear, w.act_eraser, w.act_thinner,
-               w.act_thicker, *w.preset_actions][int(self.rng.integers(9))]
+        names = ["act_undo", "act_redo", "act_clear", "act_eraser", "act_thinner",
+                 "act_thicker"]
+        act = [*(w.action(n) for n in names), *w.preset_actions][int(self.rng.integers(9))]
         act.trigger()
+
+    def edit_features(self) -> None:
+        """The step-through's features page: flip cells, presets, reset (the toy only)."""
+        w = self.window
+        if not w.stepper_dock.isVisible():
+            w.stepper_dock.show()
+            QApplication.processEvents()
+        page = w.stepper_panel.features
+        r = self.rng.random()
+        if r < 0.7:
+            page.flip(int(self.rng.integers(3)), int(self.rng.integers(3)),
+                      int(self.rng.integers(3)))
+        elif r < 0.85:
+            from app.stepper.features import PRESETS  # bars and corners for a feature
+
+            page.load_preset(list(PRESETS)[int(self.rng.integers(len(PRESETS)))])
+        else:
+            page.reset()
+
+    def compare(self) -> None:
+        w = self.window
+        choice = int(self.rng.integers(4))
+        name = ("act_pin", "act_unpin", "act_compare_diff", "act_compare_a")[choice]
+        w.action(name).trigger()
+
+    def sweep_click(self) -> None:
+        """A click on a point of the sweep panel: that transform applied to the canvas."""
+        w = self.window
+        panel = w.experiments["sweeps"]
+        if not panel.isVisible() and self.rng.random() < 0.5:
+            panel.parentWidget().parentWidget().parentWidget().show()
+        steps = [{"op": "rotate", "degrees": float(self.rng.choice([-90, -30, 45, 175]))},
+                 {"op": "scale", "factor": float(self.rng.choice([0.3, 0.7, 1.6, 2.0]))},
+                 {"op": "shift", "dx": int(self.rng.integers(-8, 9)),
+                  "dy": int(self.rng.integers(-8, 9))}]
+        panel.transform_requested.emit(steps[int(self.rng.integers(3))])
+
+    def checkpoint(self) -> None:
+        """Teach: train once in the background; later, pick its checkpoints (the Teach
+        model may or may not be the live one: a checkpoint applies to it only)."""
+        teach = self.window.teach
+        if not self.trained:
+            self.trained = True
+            from engine.training.custom import example_drawings
+
+            images, labels, _ = example_drawings(3, seed=1, classes=("X", "O"))
+            teach.new_set(f"fuzz-{os.getpid()}", ("X", "O"))
+            for image, label in zip(images, labels):
+                teach.select_class(("X", "O")[int(label)])
+                self.window.canvas.set_ink(image)
+                teach.add_canvas()
+            teach.train()
+            return
+        if teach.scrub.isEnabled() and teach.scrub.maximum() > 0:
+            teach.scrub.setValue(int(self.rng.integers(teach.scrub.maximum() + 1)))
+
+    def damaged_settings(self) -> None:
+        """Settings damaged between runs: a second window must still open, with defaults."""
+        from PySide6.QtCore import QSettings
+
+        import app
+
+        store = QSettings("ConvPad", "ConvPad")
+        bad = [("pen", 10**12), ("pen", "thick"), ("geometry", "not a geometry"),
+               ("model", "/no/such/model.json"), ("stage", -5), ("presenting", "maybe"),
+               ("input", "sideways"), ("model", "x" * 100_000)]
+        for key, value in [bad[int(i)] for i in self.rng.choice(len(bad), 3, replace=False)]:
+            store.setValue(key, value)
+        store.sync()
+        second = app.create_main_window()
+        second.close()
+        second.deleteLater()
 
     def pen_size(self) -> None:
         self.window.brush_size.setValue(int(self.rng.integers(1, 100)))
@@ -91,7 +172,7 @@ class Fuzzer:
             self.window.resize(*SIZES[int(self.rng.integers(len(SIZES)))])
 
     def present(self) -> None:
-        self.window.act_present.trigger()
+        self.window.action("act_present").trigger()
 
     def clicker(self) -> None:
         """A presenter's clicker (on the stage) or the same keys on the desk."""
@@ -130,6 +211,11 @@ class Fuzzer:
             (0.12, self.hover),
             (0.04, self.clicker),
             (0.03, self.zoom),
+            (0.04, self.edit_features),
+            (0.02, self.checkpoint),
+            (0.03, self.compare),
+            (0.02, self.sweep_click),
+            (0.002, self.damaged_settings),
         ]
         p = np.array([m[0] for m in moves])
         for _ in range(int(self.rng.integers(1, 5))):
@@ -143,8 +229,9 @@ class Fuzzer:
         """Wait for loads to end, draw the lecture's O, and check an answer comes."""
         w = self.window
         if w.presenting:
-            w.act_present.trigger()
+            w.action("act_present").trigger()
         w.live.loader.wait(60)
+        w.teach.worker.wait(60)
         QApplication.processEvents()
         w.load_preset("O")
         deadline = time.time() + 30
@@ -162,6 +249,10 @@ def main() -> int:
     parser.add_argument("--sequences", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    # The fuzz damages settings and trains models: never in the user's own folders.
+    private = tempfile.mkdtemp(prefix="convpad-fuzz-")
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(private, "config")
+    os.environ["XDG_DATA_HOME"] = os.path.join(private, "data")
     QApplication.instance() or QApplication([])
     t0 = time.perf_counter()
     fuzz = Fuzzer(args.seed)
@@ -171,10 +262,12 @@ def main() -> int:
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"fuzz: {args.sequences} sequences, {fuzz.actions} actions, {seconds:.1f} s, "
-          f"seed {args.seed}, peak RSS {peak_mb:.0f} MB, answering at the end: {ok}",
-          flush=True)
+          f"seed {args.seed}, peak RSS {peak_mb:.0f} MB, answering at the end: {ok}, "
+          f"internal errors shown: {len(fuzz.bugs)}", flush=True)
+    for bug in fuzz.bugs[:5]:
+        print(f"fuzz: {bug}", flush=True)
     fuzz.window.close()
-    return 0 if ok else 1
+    return 0 if ok and not fuzz.bugs else 1
 
 
 if __name__ == "__main__":

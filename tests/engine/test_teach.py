@@ -383,11 +383,10 @@ def test_convpad_train_data_trains_a_folder_and_model_opens_it(tmp_path, capsys)
     summary = json.loads(printed.out)
     assert summary["card"] == str(out / "model.json") and summary["classes"] == ["O", "X"]
     assert summary["data"]["size"] == 8 and summary["epochs"] == 2
-    args = main.build_parser().parse_args(["--model", str(out)])
-    assert args.model == str(out / "model.json")
-    assert load_model(args.model, device="cpu").classes == ["O", "X"]
+    assert main.model_problem(str(out)) is None  # `convpad --model FOLDER` opens it
+    assert load_model(str(out), device="cpu").classes == ["O", "X"]
     (out / "model.json").write_text("{}")
-    with pytest.raises(SystemExit):
-        main.build_parser().parse_args(["--model", str(out)])
-    assert "not a ConvPad model card" in capsys.readouterr().err
+    assert main.main(["--model", str(out)]) == 2  # refused in one line, before any window
+    err = capsys.readouterr().err
+    assert "not a ConvPad model card" in err and err.count("\n") == 1
     assert main.main(["train"]) == 2 and "either a shipped model" in capsys.readouterr().err

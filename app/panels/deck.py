@@ -16,7 +16,36 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 
-from app.panels import LayerPanel, panels_for
+from app.panels.base import LayerPanel
+from app.panels.filters_panel import FiltersPanel
+from app.panels.input_panel import InputPanel
+from app.panels.maps_panel import MapsPanel
+from app.panels.probabilities_panel import ProbabilitiesPanel
+from app.panels.vector_panel import VectorPanel
+from app.panels.votes_panel import VotesPanel
+from app.panels.zoom_view import ZoomView
+
+
+def panels_for(trace, parent: QWidget | None = None) -> list[tuple[LayerPanel, str]]:
+    """The panels for ``trace``'s layers, in data-flow order, each with the layer it shows.
+
+    A conv layer gets two: its filters, then its feature maps.
+    """
+    out: list[tuple[LayerPanel, str]] = []
+    for layer in trace.layers:
+        if InputPanel.accepts(layer):
+            out.append((InputPanel(layer, parent), layer.name))
+        elif MapsPanel.accepts(layer):
+            if FiltersPanel.accepts(layer):
+                out.append((FiltersPanel(layer, parent), layer.name))
+            out.append((MapsPanel(layer, parent), layer.name))
+        elif VectorPanel.accepts(layer):
+            out.append((VectorPanel(layer, trace.classes, parent), layer.name))
+        elif VotesPanel.accepts(layer):
+            out.append((VotesPanel(layer, trace.classes, parent), layer.name))
+        elif ProbabilitiesPanel.accepts(layer):
+            out.append((ProbabilitiesPanel(layer, trace.classes, parent), layer.name))
+    return out
 
 
 class _Page(QWidget):
@@ -90,6 +119,10 @@ class PanelDeck(QStackedWidget):
         self.setObjectName("panel_deck")
         self._pages: dict[tuple, _Page] = {}
         self._look: tuple[dict, QFont] | None = None
+        self._zooms: dict[tuple[str, int], ZoomView] = {}
+        self._spare_zooms: list[ZoomView] = []
+        self.cell_hovered.connect(self.outline_input)
+        self.tile_clicked.connect(self.open_zoom)
 
     def show_model(self, name: str, blank_trace, example_trace) -> None:
         """Show ``name``'s page, building it (once) from a blank and an example trace.
@@ -118,6 +151,8 @@ class PanelDeck(QStackedWidget):
         page = self.currentWidget()
         if isinstance(page, _Page):
             page.show_trace(trace, blank)
+        for (name, tile), view in list(self._zooms.items()):
+            self._refresh_zoom(name, tile, view)
 
     def panels(self) -> list[LayerPanel]:
         """The visible page's panels, in data-flow order."""
@@ -157,3 +192,45 @@ class PanelDeck(QStackedWidget):
         """Outline, on the visible input panel, the input cells a hovered cell sees."""
         for panel in self.panels():
             panel.show_window(window)
+
+    # ----- enlarged tiles -----------------------------------------------------------------
+    def open_zoom(self, panel_name: str, tile: int) -> ZoomView:
+        """Enlarge one tile of a panel, with a colour bar; it stays live.
+
+        Closed views are kept and reused rather than deleted: a pyqtgraph view is
+        costly to build, and one per click grew the process by gigabytes in a fuzz.
+        """
+        key = (panel_name, tile)
+        view = self._zooms.get(key)
+        if view is None:
+            panel = self.panel(panel_name)
+            view = self._spare_zooms.pop() if self._spare_zooms else ZoomView("", self.window())
+            view.retitle(panel.tile_title(tile))
+            self._zooms[key] = view
+            view.finished.connect(lambda _=0, k=key, v=view: self._release_zoom(k, v))
+        self._refresh_zoom(panel_name, tile, view)
+        view.show()
+        view.raise_()
+        return view
+
+    def _release_zoom(self, key: tuple[str, int], view: ZoomView) -> None:
+        if self._zooms.get(key) is view:
+            del self._zooms[key]
+        view.finished.disconnect()
+        if view not in self._spare_zooms:
+            self._spare_zooms.append(view)
+
+    def _refresh_zoom(self, panel_name: str, tile: int, view: ZoomView) -> None:
+        try:
+            panel = self.panel(panel_name)
+        except KeyError:  # another model's page is showing: the tile is gone
+            view.close()
+            return
+        values = panel.tile_values(tile)
+        if values is not None:
+            view.show_values(values, panel.levels())
+
+    def close_zooms(self) -> None:
+        """Close every enlarged tile (the model changed, the window is closing)."""
+        for view in list(self._zooms.values()):
+            view.close()

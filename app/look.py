@@ -1,9 +1,17 @@
-"""The stage's colours and type sizes: what a projector at the back of a room needs.
+"""The one look of ConvPad: colours, colour maps, and type sizes per context.
 
-Type is sized from the stage's height, so a stage shown full screen keeps the same
-proportions at 720p, 1080p and 4K: the smallest number or label is never less than
-1/44 of the height (the house rule is 1/45, STYLE.md §17), titles are larger. A
-device-pixel floor keeps type readable on a tiny window of a high-DPI screen.
+One diverging map is used for every signed value in every view — blue negative, white
+zero, red positive — so a student learns it once: ReLU is "the blue goes away". Two
+window looks: the desk (light, compact) and the presentation stage for a projector at
+the back of a room (black background, white type, large fonts). The stage and the
+step-through size their type from their own height (:class:`Type`), so a view shown
+full screen keeps the same proportions at 720p, 1080p and 4K: the smallest number or
+label is never less than 1/44 of the height (the house rule is 1/45, STYLE.md §17).
+Numbers are printed by :mod:`app.numbers`, the one rule for that.
+
+Palettes and fonts, not style sheets: a style sheet routes every widget's painting
+through QStyleSheetStyle, which measurably slows each full repaint (about 1.5 ms of 9
+at 1080p, more at 4K).
 """
 
 from __future__ import annotations
@@ -12,9 +20,70 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPalette
 
-from app.theme import ACCENT, PRESENTATION
+# Blue → white → red (ColorBrewer RdBu, reversed): readable on projectors, colour-blind safe.
+_DIVERGING_STOPS = [
+    (5, 48, 97), (33, 102, 172), (146, 197, 222), (247, 247, 247),
+    (244, 165, 130), (178, 24, 43), (103, 0, 31),
+]
+
+DIVERGING = pg.ColorMap(np.linspace(0.0, 1.0, len(_DIVERGING_STOPS)), _DIVERGING_STOPS)
+DIVERGING_LUT = DIVERGING.getLookupTable(0.0, 1.0, 256, alpha=False)
+GREY = pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
+GREY_LUT = GREY.getLookupTable(0.0, 1.0, 256, alpha=False)
+
+ACCENT = "#ffb000"  # the receptive-field outline and the winning bar: amber on any map
+BAR = "#4d7fbf"
+
+DESK = {
+    "window": "#f4f4f4",
+    "panel": "#ffffff",
+    "text": "#111111",
+    "base_pt": 10,
+    "headline_pt": 30,
+    "title_pt": 10,
+}
+
+PRESENTATION = {
+    "window": "#000000",
+    "panel": "#101010",  # a shade off black: panels stay distinct on the projector
+    "text": "#ffffff",
+    "base_pt": 16,
+    "headline_pt": 56,
+    "title_pt": 16,
+}
+
+
+def palette(look: dict) -> QPalette:
+    """The window's palette for a look.
+
+    Palettes and fonts, not style sheets: a style sheet routes every widget's painting
+    through QStyleSheetStyle, which measurably slows each full repaint of the window
+    (about 1.5 ms of 9 at 1080p, more at 4K).
+    """
+    pal = QPalette()
+    dark = look["window"] == PRESENTATION["window"]
+    window, text = QColor(look["window"]), QColor(look["text"])
+    pal.setColor(QPalette.ColorRole.Window, window)
+    pal.setColor(QPalette.ColorRole.WindowText, text)
+    pal.setColor(QPalette.ColorRole.Text, text)
+    pal.setColor(QPalette.ColorRole.ButtonText, text)
+    pal.setColor(QPalette.ColorRole.Base, QColor("#111111" if dark else "#ffffff"))
+    pal.setColor(QPalette.ColorRole.Button, QColor("#222222" if dark else "#e8e8e8"))
+    pal.setColor(QPalette.ColorRole.Highlight, QColor(ACCENT if dark else "#3060c0"))
+    pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#000000" if dark else "#ffffff"))
+    pal.setColor(QPalette.ColorRole.ToolTipBase, QColor("#ffffe0"))
+    pal.setColor(QPalette.ColorRole.ToolTipText, QColor("#000000"))
+    return pal
+
+
+NOTICE_BG, NOTICE_TEXT = "#ffd24d", "#000000"
+
+
+# ----- the stage's and the step-through's colours and type --------------------------------
 
 
 @dataclass(frozen=True)
@@ -41,7 +110,7 @@ LIGHT = Look(background="#ffffff", text="#111111", dim="#3a3a3a", line="#707070"
 
 
 def look_for(theme_look: dict) -> Look:
-    """The stage look for one of app.theme's looks (DESK or PRESENTATION)."""
+    """The stage look for one of the window's looks (DESK or PRESENTATION)."""
     return DARK if theme_look.get("window", "").lower() == DARK.background else LIGHT
 
 

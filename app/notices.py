@@ -1,4 +1,9 @@
-"""Exceptions anywhere become a visible notice; the app keeps running.
+"""Notices: what the window tells its user, and exceptions anywhere become one.
+
+Two kinds of failure, told apart everywhere by one rule (:func:`describe`): bad input
+the engine can name (a :class:`~engine.ConvPadError`: a damaged file, a refused name, a
+number out of range) is shown as "Cannot …: <reason>"; anything else is a bug, shown as
+an internal error with its type, never disguised as a bad file.
 
 PySide6 prints an exception raised in a slot or a timer callback and carries on, so a
 bug would otherwise be silent for a teacher with no terminal open. ``sys.excepthook``
@@ -32,10 +37,27 @@ def notices() -> _Notices:
     return _notices
 
 
+def one_line(text: object) -> str:
+    """``text`` on one line, control characters shown escaped (a file named with a
+    newline or a terminal escape must not break a notice or a terminal)."""
+    s = str(text).strip()
+    return s if s.isprintable() else repr(s)[1:-1]
+
+
 def describe(exc: BaseException) -> str:
-    """One sentence for a person: the exception type and message, no traceback."""
-    text = str(exc).strip() or "(no message)"
-    return f"Something went wrong: {type(exc).__name__}: {text} — ConvPad keeps running."
+    """The reason, for a person: a ConvPadError's own message; a bug's type and message."""
+    from engine import ConvPadError
+
+    text = one_line(exc) or "(no message)"
+    if isinstance(exc, ConvPadError):
+        return text
+    return f"internal error (a bug): {type(exc).__name__}: {text} — ConvPad keeps running"
+
+
+def cannot(what: str, exc: BaseException) -> str:
+    """A notice for a failed action: "Cannot open the model: <reason>" for bad input, or
+    "Cannot open the model: internal error (a bug): TypeError: …" for anything else."""
+    return f"Cannot {what}: {describe(exc)}"
 
 
 def install_excepthooks() -> None:
@@ -50,7 +72,7 @@ def install_excepthooks() -> None:
 
         def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
             try:
-                bridge.message.emit(describe(exc))
+                bridge.message.emit(cannot("finish that", exc))
             finally:
                 previous(kind, exc, tb)
 
@@ -61,7 +83,7 @@ def install_excepthooks() -> None:
 
         def thread_hook(args: threading.ExceptHookArgs) -> None:
             if args.exc_value is not None:
-                bridge.message.emit(describe(args.exc_value))
+                bridge.message.emit(cannot("finish that", args.exc_value))
             previous_thread(args)
 
         thread_hook._convpad = True  # type: ignore[attr-defined]

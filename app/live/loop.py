@@ -1,0 +1,237 @@
+"""The live loop, outside any widget: the one live model, loading others, one trace a frame.
+
+:class:`Live` owns what every view shares: **the** live model (a loaded one, a model
+trained in Teach, one of its checkpoints, or a copy with features a student edited),
+the device the user asked for, the input mode, compare A/B, and the frame throttle.
+The window wires widgets to its signals and never runs the network itself (STYLE §15):
+
+- Every change of the live model, whatever made it, is one ``model_changed(model,
+  probe)``, so the desk panels, the stage, the step-through, sweeps, compare and record
+  all follow it; an edited model says so in its title (``model.title``).
+- ``request(name, device)`` asks for a model. Each request is a job of the loader's
+  worker, and only the newest becomes live: a slow load that finishes after a later
+  choice is cached but never made live. A model becomes live only after its first
+  traces ran (``probe``); one that fails them is reported and the previous model stays
+  live (``reverted``).
+- The device changes only when the user picks one, or when the one picked is not
+  there or fails (then with a notice); a trained model joining never changes it.
+- ``schedule()`` marks the drawing dirty; at most once per display frame the newest
+  drawing is read from ``source`` and traced: ``traced(trace, blank)`` carries it, and
+  ``shown(trace, blank)`` what the views draw (B, B − A or A). Pen events are never
+  queued behind the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
+
+from app.live.compare import Compare
+from app.live.loader import Loaded, first_traces, load
+from app.notices import describe
+from app.workers import Worker
+
+FRAME_MS = 16  # one display frame at 60 Hz: the most often the network runs
+
+
+class Live(QObject):
+    """The one live model + load requests + compare + frame throttle (see the module).
+
+    Signals: ``model_changed(model, probe)``; ``traced(trace, blank)``; ``shown(trace,
+    blank)``; ``loading(name, device)``; ``notice(message)``; ``reverted(name, device)``
+    when a request failed and the pickers must show the live model again;
+    ``devices(list)`` with the devices this machine offers; ``compare_changed(mode)``.
+    """
+
+    model_changed = Signal(object, object)
+    traced = Signal(object, bool)
+    shown = Signal(object, bool)
+    loading = Signal(str, str)
+    notice = Signal(str)
+    reverted = Signal(str, str)
+    devices = Signal(list)
+    compare_changed = Signal(object)
+
+    def __init__(self, source: Callable[[], np.ndarray],
+                 weights: dict[str, Path] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._source = source
+        self._weights = dict(weights or {})
+        self.model = None  # the live engine Model
+        self.probe: tuple[object, object] | None = None
+        self._input_mode = "centred"
+        self.device = "auto"  # what the user asked the live model to run on
+        self.wanted: tuple[str, str] | None = None
+        self.compare = Compare()
+        self.latest: tuple[object, bool] | None = None  # the last (trace, blank) shown
+        self.last_b: tuple[object, bool] | None = None  # … and the live drawing's own
+        self._cache: dict[tuple[str, str], object] = {}
+        self._jobs: dict[int, tuple[str, str]] = {}
+        self._request = 0
+        self._dirty = False
+        self._since_run = QElapsedTimer()
+        self._since_run.start()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.run_now)
+        self.loader = Worker("convpad-load", "parallel")
+        self.loader.done.connect(self._on_loaded)
+        self.loader.failed.connect(self._on_failed)
+
+    # ----- models ---------------------------------------------------------------------
+    def request(self, name: str, device: str) -> None:
+        """Make ``name`` on ``device`` the live model (now if cached, else once loaded)."""
+        self.wanted = (name, device)
+        cached = self._cache.get(self.wanted)
+        if cached is not None:
+            self._request = -1
+            self._activate(device, cached)
+            return
+        self.loading.emit(name, device)
+        self._request = self.loader.submit(load, name, device, self._weights.get(name))
+        self._jobs[self._request] = (name, device)
+
+    def _on_loaded(self, job: int, got: Loaded) -> None:
+        name, device = self._jobs.pop(job, ("", ""))
+        self.devices.emit(got.devices)
+        if got.fallback:
+            self.notice.emit(got.fallback)
+            device = "cpu"
+        self._cache.setdefault((name, device), got)
+        if job == self._request:
+            self._activate(device, got)
+
+    def _on_failed(self, job: int, message: str) -> None:
+        name, _device = self._jobs.pop(job, ("", ""))
+        self.notice.emit(f"Cannot open the model {name!r}: {message}")
+        if job != self._request:
+            return
+        if self.model is None:
+            self.wanted = None
+            self.reverted.emit("", "")
+        else:
+            self.wanted = (self.model.name, self.device)
+            self.reverted.emit(self.model.name, self.device)
+
+    def use_model(self, model) -> bool:
+        """Make ``model`` live in place of the live one: a copy with edited features, a
+        training checkpoint of the live model. Refused (a notice, ``False``) unless it
+        has the live model's layers, classes and input: a Teach checkpoint applies to the
+        Teach model only."""
+        if self.model is not None and model.signature != self.model.signature:
+            self.notice.emit(f"Cannot show {model.title}: it is not a version of the live "
+                             f"model {self.model.title}; pick it first")
+            return False
+        return self._adopt(model, self.device)
+
+    def adopt(self, model) -> bool:
+        """Make a model built in this process (a freshly trained one) live, as a load would.
+
+        It keeps the device the user chose. Its first traces run here; a model that
+        cannot run them is reported and the previous model stays live.
+        """
+        self._request = -1
+        return self._adopt(model, self.device)
+
+    def _adopt(self, model, device: str) -> bool:
+        try:
+            probe = first_traces(model)
+        except Exception as exc:
+            self.notice.emit(f"Cannot use {model.title}: {describe(exc)}")
+            return False
+        self.wanted = (model.name, device)
+        self._activate(device, Loaded(model, probe, []))
+        return True
+
+    def _activate(self, device: str, got: Loaded) -> None:
+        self.model, self.probe, self.device = got.model, got.probe, device
+        self.model_changed.emit(got.model, got.probe)
+        self.refresh()
+
+    # ----- what the drawing goes through ---------------------------------------------------
+    @property
+    def input_mode(self) -> str:
+        """"centred" (the MNIST recipe) or "as-drawn" (see engine.Model.preprocess)."""
+        return self._input_mode
+
+    @input_mode.setter
+    def input_mode(self, mode: str) -> None:
+        if mode != self._input_mode:
+            self._input_mode = mode
+            self.refresh()
+
+    def pin(self) -> bool:
+        """Pin the drawing as A (refused on an empty canvas, with a notice)."""
+        raster = self._source()
+        if not raster.any():
+            self.notice.emit("Cannot pin an empty canvas as A: draw something first.")
+            return False
+        self.compare.pin(raster)
+        self.compare_changed.emit(self.compare.mode)
+        self.refresh()
+        return True
+
+    def unpin(self) -> None:
+        """Forget A (Compare ▸ Unpin A)."""
+        self.compare.unpin()
+        self.compare_changed.emit(None)
+        self.refresh()
+
+    def set_compare(self, mode: str | None) -> None:
+        """B alone (None), B − A ("diff") or A ("A"); a notice when nothing is pinned."""
+        try:
+            self.compare.set_mode(mode)
+        except ValueError as exc:
+            self.notice.emit(f"Cannot compare: {exc}.")
+        self.compare_changed.emit(self.compare.mode)
+        self.refresh()
+
+    def a_trace(self):
+        """A, traced through the live model in the live input mode (None: nothing pinned)."""
+        return self.compare.a_trace(self.model, self._input_mode)
+
+    # ----- the per-frame path ---------------------------------------------------------
+    def schedule(self) -> None:
+        """The drawing changed: trace it at the next frame boundary (coalesced)."""
+        self._dirty = True
+        if not self._timer.isActive():
+            self._timer.start(max(0, FRAME_MS - int(self._since_run.elapsed())))
+
+    def run_now(self) -> None:
+        """Trace the newest drawing now if it changed (what the frame timer calls).
+
+        Benchmarks and tests call it after sending pen events, to process one update
+        synchronously instead of waiting for the timer.
+        """
+        self._timer.stop()
+        if not self._dirty or self.model is None:
+            return
+        self._dirty = False
+        self._since_run.restart()
+        model = self.model
+        try:
+            x, blank = model.prepare(self._source(), input=self._input_mode)
+            trace = model.trace(x)
+            view = self.compare.view(trace, blank, model, self._input_mode)
+        except Exception as exc:  # a device that failed mid-session: say so, keep drawing
+            self.notice.emit(f"{model.title} could not run: {describe(exc)}")
+            if model.device.type != "cpu":
+                self.request(model.name, "cpu")
+            return
+        self.latest, self.last_b = view, (trace, blank)
+        self.traced.emit(trace, blank)
+        self.shown.emit(*view)
+
+    def refresh(self) -> None:
+        """Trace the drawing again now, although it did not change (a setting did)."""
+        self._dirty = True
+        self.run_now()
+
+    def close(self, wait: float = 1.0) -> None:
+        """Stop the frame timer and the loader's reports (the window is closing)."""
+        self._timer.stop()
+        self.loader.close(wait)

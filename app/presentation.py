@@ -1,0 +1,246 @@
+"""The classroom stage (F11): full screen, large type, presenter keys, a true blackout.
+
+:class:`Presentation` turns the window into a stage for a projector and back: the
+toolbar, menus and pickers make room, open feature docks step aside (and come back),
+the look grows with the screen, and :class:`PresenterKeys` lets a clicker drive the
+stage whatever has the keyboard focus. B (or ".") blacks the whole screen out — the
+drawing and the headline too — and brings back exactly what was there.
+
+Features that want presenter keys (Teach's epochs) register a handler with
+:meth:`Presentation.add_key_handler`; the presentation never reaches into them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+
+from app import look, settings
+
+K = Qt.Key
+# The keys a presenter uses; what each does depends on what is showing (the stage, the
+# step-through, a feature's handler such as Teach's epochs).
+PRESENTER_KEYS = frozenset({
+    K.Key_PageDown, K.Key_Right, K.Key_Down, K.Key_Space, K.Key_PageUp, K.Key_Left,
+    K.Key_Up, K.Key_Home, K.Key_End, K.Key_B, K.Key_Period, K.Key_Escape, K.Key_S,
+    K.Key_Plus, K.Key_Minus, K.Key_Equal,
+})
+# What a clicker sends that never types anything: it works even while a field is edited.
+CLICKER_ONLY = frozenset({K.Key_PageDown, K.Key_PageUp})
+_HELD = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+         | Qt.KeyboardModifier.MetaModifier)
+
+
+def typing_into(widget: QWidget | None) -> bool:
+    """Whether ``widget`` takes typed characters (a text field, a spin box, an editable
+    combo box): letters, digits, arrows and Space are then the field's, not the stage's."""
+    if isinstance(widget, QLineEdit):
+        return not widget.isReadOnly()
+    if isinstance(widget, (QTextEdit, QPlainTextEdit)):
+        return not widget.isReadOnly()
+    if isinstance(widget, QAbstractSpinBox):
+        return not widget.isReadOnly()
+    return isinstance(widget, QComboBox) and widget.isEditable()
+
+
+class PresenterKeys(QObject):
+    """An application-wide key filter, installed only while the window presents.
+
+    Presenter clickers send PageDown/PageUp (and "B" or "." for their black-screen
+    button). Those keys must move the stage even when the model picker or a panel has
+    the keyboard focus — a combo box would otherwise swallow PageDown and change the
+    model — so the filter sees every key press before the focused widget does. Keys with
+    Ctrl/Alt/Meta held are left alone (every shortcut keeps working on the stage), and
+    while a text field is being typed into only PageDown/PageUp are taken from it.
+    """
+
+    def __init__(self, parent: QObject, active: Callable[[], bool],
+                 handle: Callable[[Qt.Key], None]) -> None:
+        super().__init__(parent)
+        self._active, self._handle = active, handle
+
+    def install(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)  # never twice
+            app.installEventFilter(self)
+
+    def remove(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
+            return False
+        if not self._active() or not isinstance(event, QKeyEvent):
+            return False
+        if event.modifiers() & _HELD:
+            return False
+        key = Qt.Key(event.key())
+        if key not in PRESENTER_KEYS:
+            return False
+        if key not in CLICKER_ONLY and typing_into(QApplication.focusWidget()):
+            return False  # "hbar-toy" is typed as "hbar-toy", not as a blackout and a step
+        if kind == QEvent.Type.ShortcutOverride:
+            event.accept()  # ours: no shortcut or widget may take it first
+            return True
+        self._handle(key)
+        return True
+
+
+class Blackout(QWidget):
+    """The presenter's black screen: covers the whole window, paints nothing but black."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.setObjectName("blackout")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.hide()
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.parent() and event.type() == QEvent.Type.Resize and self.isVisible():
+            self.setGeometry(self.parentWidget().rect())
+        return False
+
+    def set_on(self, on: bool) -> None:
+        if on:
+            self.setGeometry(self.parentWidget().rect())
+            self.raise_()
+        self.setVisible(on)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(0, 0, 0))
+        p.end()
+
+
+class Presentation(QObject):
+    """Desk ↔ stage for ``window`` (see the module docstring).
+
+    ``window`` provides ``views`` (:class:`~app.views.ViewStack`), ``controls``
+    (:class:`~app.controls.DeskControls`), ``toolbar``, ``brush_size`` and ``body``
+    (the layout holding controls and views).
+    """
+
+    def __init__(self, window, remembered_stage: int | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.on = False
+        self._desk_font = QApplication.font()
+        self._docks_open: list[QWidget] = []
+        self._handlers: list[Callable[[Qt.Key], bool]] = []
+        self._restore_stage = remembered_stage
+        self.blackout = Blackout(window)
+        self.keys = PresenterKeys(self, lambda: self.on and window.isVisible(), self.key)
+        window.views.stage.stage_changed.connect(lambda i: settings.save(stage=i))
+        window.live.shown.connect(self._first_frame)
+
+    def add_key_handler(self, handler: Callable[[Qt.Key], bool]) -> None:
+        """``handler(key)`` is asked first on the stage; True means it took the key."""
+        self._handlers.append(handler)
+
+    @property
+    def blanked(self) -> bool:
+        return self.blackout.isVisible()
+
+    def set(self, on: bool) -> None:
+        """The classroom stage, full screen, large type, thick pen — or back to the desk."""
+        if on == self.on:
+            return
+        w = self.window
+        self.on = on
+        settings.save(presenting=on)
+        self.apply_look()
+        w.brush_size.setValue(max(w.brush_size.value(), 34) if on else 22)
+        for widget in (w.toolbar, w.menuBar(), w.controls.pickers, w.controls.clear_button):
+            widget.setVisible(not on)
+        if on:  # open feature docks make way for the stage and come back on the desk
+            self._docks_open = [d for d in w.docks() if d.isVisible()]
+            for dock in w.docks():
+                dock.setProperty("open_before_stage", dock in self._docks_open)
+            for dock in self._docks_open:
+                dock.hide()
+        else:
+            for dock in self._docks_open:
+                dock.show()
+        w.body.setStretch(1, 7 if on else 5)  # the stage takes more of the width
+        w.views.show_view(w.views.stage if on else w.views.deck)
+        (self.keys.install if on else self.keys.remove)()
+        self.blackout.set_on(False)
+        if on:
+            # Without a window manager (Xvfb, a kiosk) full screen does not resize: do it.
+            screen = w.screen() or QApplication.primaryScreen()
+            w.setGeometry(screen.geometry())
+            w.showFullScreen()
+        else:
+            w.showNormal()
+
+    def _first_frame(self, *_args) -> None:
+        stage = self.window.views.stage
+        if self._restore_stage is not None and self.on and stage.stages:
+            stage.go(self._restore_stage)  # where the teacher stopped last time
+            self._restore_stage = None
+
+    def apply_look(self) -> None:
+        """The desk's or the stage's look; on the stage type grows with the screen's
+        logical height (a 4K screen without HiDPI scaling gets 2×)."""
+        w = self.window
+        base = look.PRESENTATION if self.on else look.DESK
+        screen = w.screen() or QApplication.primaryScreen()
+        k = max(1.0, screen.geometry().height() / 1080) if (screen and self.on) else 1.0
+        chosen = {key: round(v * k) if key.endswith("_pt") else v for key, v in base.items()}
+        font = QFont(self._desk_font)
+        font.setPointSize(chosen["base_pt"])
+        for widget in (w, w.menuBar(), w.toolbar):
+            widget.setFont(font)
+        w.setPalette(look.palette(chosen))
+        bold = QFont(font)
+        bold.setBold(True)
+        bold.setPointSize(chosen["headline_pt"])
+        w.controls.prediction.setFont(bold)
+        w.canvas.margin = chosen["window"]
+        w.canvas.update()
+        title = QFont(font)
+        title.setPointSize(chosen["title_pt"])
+        title.setBold(True)
+        w.views.deck.apply_look(chosen, title)
+        w.views.stage.set_look(chosen)
+
+    def key(self, key: Qt.Key) -> None:
+        """One presenter key, on whatever the stage shows (see the README's table)."""
+        views = self.window.views
+        if key == K.Key_Escape:
+            if self.blanked:
+                self.blackout.set_on(False)
+            self.window.set_presentation(False)
+        elif key in (K.Key_B, K.Key_Period):
+            self.blackout.set_on(not self.blanked)
+        elif self.blanked:
+            return  # a black screen stays black until B: no step happens unseen
+        elif key == K.Key_S:
+            stepping = views.currentWidget() is views.stage_stepper
+            views.show_view(views.stage if stepping else views.stage_stepper)
+        elif views.currentWidget() is views.stage_stepper:
+            views.stage_stepper.handle_key(key)
+        elif any(handler(key) for handler in self._handlers):
+            return
+        elif key in (K.Key_PageDown, K.Key_Right, K.Key_Down, K.Key_Space):
+            views.stage.next_stage()
+        elif key in (K.Key_PageUp, K.Key_Left, K.Key_Up):
+            views.stage.previous_stage()
+        elif key == K.Key_Home:
+            views.stage.first_stage()
