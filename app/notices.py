@@ -17,7 +17,9 @@ import sys
 import threading
 from types import TracebackType
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 
 class _Notices(QObject):
@@ -88,3 +90,34 @@ def install_excepthooks() -> None:
 
         thread_hook._convpad = True  # type: ignore[attr-defined]
         threading.excepthook = thread_hook
+
+
+class NoticeBar(QFrame):
+    """The banner above the window: one line at a time, dismissable, never modal."""
+
+    def __init__(self) -> None:
+        from app.look import NOTICE_BG, NOTICE_TEXT
+
+        super().__init__()
+        bar = QHBoxLayout(self)
+        bar.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel()
+        self.label.setObjectName("notice")
+        self.label.setAutoFillBackground(True)
+        pal = self.label.palette()
+        pal.setColor(pal.ColorRole.Window, QColor(NOTICE_BG))
+        pal.setColor(pal.ColorRole.WindowText, QColor(NOTICE_TEXT))
+        self.label.setPalette(pal)
+        self.label.setMargin(6)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        dismiss = QPushButton("Dismiss")
+        dismiss.setToolTip("Hide this message")
+        dismiss.clicked.connect(self.hide)
+        bar.addWidget(self.label, 1)
+        bar.addWidget(dismiss)
+        self.hide()
+
+    def show_message(self, message: str) -> None:
+        self.label.setText(one_line(message))
+        self.show()

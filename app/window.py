@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -28,36 +28,23 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
-    QPushButton,
     QScrollArea,
-    QSpinBox,
-    QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app import experiments, look, settings, stepper, teach
+from app import experiments, settings, stepper, teach
 from app.actions import build_actions
-from app.canvas import BRUSH_RANGE, Canvas
+from app.canvas import Canvas
 from app.commands import Commands
 from app.controls import DeskControls
 from app.gui_gc import collect_in_gui_thread
 from app.live import Live
-from app.notices import install_excepthooks, notices
+from app.menus import build_menus_and_toolbar
+from app.notices import NoticeBar, install_excepthooks, notices
 from app.presentation import Presentation
 from app.views import ViewStack
-from engine import PRESETS, ConvPadError, model_spec
-
-
-class _FlatToolBar(QToolBar):
-    """A toolbar with a plain background: Fusion's gradient cost 1.3 ms per full repaint
-    at 1080p (a tenth of the window's paint); a flat fill looks the same on a projector."""
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.fillRect(event.rect(), self.palette().window())
-        painter.end()
+from engine import ConvPadError, model_spec
 
 
 class MainWindow(Commands, QMainWindow):
@@ -85,7 +72,7 @@ class MainWindow(Commands, QMainWindow):
         self.views = ViewStack(self.live)
         self._build_body()
         self.actions_ = build_actions(self)
-        self._build_menus_and_toolbar()
+        build_menus_and_toolbar(self)
         self.presentation = Presentation(self, self.remembered.get("stage"))
         self.presentation.apply_look()
         notices().message.connect(self.show_notice)
@@ -113,94 +100,13 @@ class MainWindow(Commands, QMainWindow):
         self.setCentralWidget(central)
         outer = QVBoxLayout(central)
         outer.setContentsMargins(6, 6, 6, 6)
-        self.notice_bar = QFrame()
-        bar = QHBoxLayout(self.notice_bar)
-        bar.setContentsMargins(0, 0, 0, 0)
-        self.notice = QLabel()
-        self.notice.setObjectName("notice")
-        self.notice.setAutoFillBackground(True)
-        pal = self.notice.palette()
-        pal.setColor(pal.ColorRole.Window, QColor(look.NOTICE_BG))
-        pal.setColor(pal.ColorRole.WindowText, QColor(look.NOTICE_TEXT))
-        self.notice.setPalette(pal)
-        self.notice.setMargin(6)
-        self.notice.setWordWrap(True)
-        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        dismiss = QPushButton("Dismiss")
-        dismiss.setToolTip("Hide this message")
-        dismiss.clicked.connect(self.notice_bar.hide)
-        bar.addWidget(self.notice, 1)
-        bar.addWidget(dismiss)
-        self.notice_bar.hide()
+        self.notice_bar = NoticeBar()
+        self.notice = self.notice_bar.label
         outer.addWidget(self.notice_bar)
         self.body = QHBoxLayout()
         outer.addLayout(self.body, 1)
         self.body.addWidget(self.controls, 2)
         self.body.addWidget(self.views, 5)
-
-    def _build_menus_and_toolbar(self) -> None:
-        act = self.actions_
-        stack = self.canvas.undo_stack
-        act["act_undo"].setEnabled(stack.canUndo())
-        act["act_redo"].setEnabled(stack.canRedo())
-        stack.canUndoChanged.connect(act["act_undo"].setEnabled)
-        stack.canRedoChanged.connect(act["act_redo"].setEnabled)
-        self.controls.clear_button.clicked.connect(act["act_clear"].trigger)
-        self.controls.clear_button.setToolTip(act["act_clear"].toolTip())
-        self.brush_size = QSpinBox()
-        self.brush_size.setObjectName("brush_size")
-        self.brush_size.setRange(*BRUSH_RANGE)
-        self.brush_size.setSingleStep(4)
-        self.brush_size.setValue(self.remembered.get("pen", int(self.canvas.brush)))
-        self.canvas.brush = float(self.brush_size.value())
-        self.brush_size.setSuffix(" px pen")
-        self.brush_size.setToolTip("Pen thickness, in canvas pixels ([ and ] change it)")
-        self.brush_size.valueChanged.connect(lambda v: setattr(self.canvas, "brush", float(v)))
-        self.brush_size.valueChanged.connect(lambda v: settings.save(pen=v))
-        self.preset_actions = []
-        for i, name in enumerate(PRESETS, start=1):
-            preset = QAction(name, self)
-            preset.setObjectName(f"act_preset_{i}")
-            preset.setShortcut(QKeySequence(f"Ctrl+{i}"))
-            preset.setToolTip(f"Put the lecture's 9×9 {name} on the canvas (Ctrl+{i})")
-            preset.triggered.connect(lambda _=False, n=name: self.load_preset(n))
-            self.addAction(preset)
-            self.preset_actions.append(preset)
-        for title, name, names in (
-            ("&File", "file_menu", ("act_open", "act_open_model", "act_save_window",
-                                    "act_save_panel", "act_quit")),
-            ("&Edit", "edit_menu", ("act_undo", "act_redo", "act_clear", "act_eraser",
-                                    "act_thinner", "act_thicker")),
-            ("&Presets", "presets_menu", ()),
-            ("&Compare", "compare_menu", ("act_pin", "act_unpin", "act_compare_diff",
-                                          "act_compare_a")),
-            ("&View", "view_menu", ("act_present",)),
-        ):
-            menu = self.menu(title, name)
-            for key in names:
-                menu.addAction(act[key])
-        for preset in self.preset_actions:
-            self.menu("&Presets", "presets_menu").addAction(preset)
-        self.panels_menu = self.menu("&View", "view_menu").addMenu("Panels")
-        self.toolbar = _FlatToolBar("Tools")
-        self.toolbar.setObjectName("toolbar")
-        self.toolbar.setMovable(False)
-        self.addToolBar(self.toolbar)
-        for key in ("act_clear", "act_undo", "act_redo", "act_eraser"):
-            self.toolbar.addAction(act[key])
-        self.toolbar.addWidget(self.brush_size)
-        self.toolbar.addSeparator()
-        # The three presets behind one button: a row of three long names overflowed
-        # the toolbar at 1280×720.
-        presets = QToolButton()
-        presets.setObjectName("presets_button")
-        presets.setText("Lecture pictures")
-        presets.setToolTip("The lecture's X, trickier X and O (Ctrl+1…3)")
-        presets.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        presets.setMenu(self.menu("&Presets", "presets_menu"))
-        self.toolbar.addWidget(presets)
-        for key in ("act_open", None, "act_save_window", "act_present"):
-            self.toolbar.addAction(act[key]) if key else self.toolbar.addSeparator()
 
     # ===== the WindowHost surface (app/host.py) ===========================================
     def menu(self, title: str, name: str) -> QMenu:
@@ -249,8 +155,7 @@ class MainWindow(Commands, QMainWindow):
 
     def show_notice(self, message: str) -> None:
         """Show a message in the banner above the window (non-modal; the app goes on)."""
-        self.notice.setText(message)
-        self.notice_bar.show()
+        self.notice_bar.show_message(message)
         self.notice_shown.emit(message)
 
     @property

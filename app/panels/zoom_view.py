@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
 from app.look import DIVERGING
-from app.panels.base import NumbersItem
+from app.panels.items import NumbersItem
 
 
 class ZoomView(QDialog):

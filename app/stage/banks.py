@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage
 from app.look import Type, text_width
 from app.stage.base import NUMBER, Frame, Hot, StageBase, centred, number_px, spread
 from app.stage.ink import Ink, slide
-from app.stage.maps import _stride
+from app.stage.tables import _stride
 
 PAIR = 0.45  # a kernel thumbnail's size relative to its map's
 

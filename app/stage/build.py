@@ -10,7 +10,8 @@ from __future__ import annotations
 from app.stage.banks import ChainStage, FilterBankStage, KernelSumStage
 from app.stage.base import StageBase
 from app.stage.heads import AnswerStage, DenseStage, ProbabilityStage, ScoresStage, VotesStage
-from app.stage.maps import InputStage, MatchStage, PoolNumbersStage, ReluNumbersStage, is_small
+from app.stage.maps import InputStage, MatchStage, is_small
+from app.stage.tables import PoolNumbersStage, ReluNumbersStage
 
 
 def structure(trace) -> tuple:

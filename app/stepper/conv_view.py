@@ -15,7 +15,8 @@ import numpy as np
 
 from app.numbers import MINUS, decimals_for
 from app.numbers import value_text as number_text
-from app.stepper.paint import Grid, Lines, symbol, widest
+from app.stepper.grid import Grid, widest
+from app.stepper.paint import Lines, symbol
 from app.stepper.view import ShowView
 from engine.lecture import ConvSteps
 

@@ -18,8 +18,9 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QInputDialog, QPushButton, QWidget
 
+from app.stepper.grid import Grid
 from app.stepper.pages import Page, quiet
-from app.stepper.paint import Grid, Lines
+from app.stepper.paint import Lines
 from app.stepper.view import StepView
 from engine import ConvPadError, class_name, list_models
 from engine.lecture import ConvSteps, matching_divisor

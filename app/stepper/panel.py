@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
 
 from app import look
 from app.stepper.features import FeaturesPage
-from app.stepper.pages import ConvLessonPage, LayerPage, Page, SizePage, quiet
+from app.stepper.layer_page import LayerPage
+from app.stepper.pages import ConvLessonPage, Page, SizePage, quiet
 from app.stepper.player import PlayerBar
 from app.stepper.view import legible_px
 from engine.lecture import CONV_LESSONS, SIZE, steppable_layers

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.stepper.paint import Grid, Lines, symbol
+from app.stepper.grid import Grid
+from app.stepper.paint import Lines, symbol
 from app.stepper.view import StepView
 from engine.lecture import ConvSteps, size_text
 

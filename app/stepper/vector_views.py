@@ -15,8 +15,9 @@ import numpy as np
 
 from app.numbers import decimals_for, percent_text
 from app.numbers import value_text as number_text
+from app.stepper.grid import Grid, widest
 from app.stepper.map_views import as_grid
-from app.stepper.paint import Bars, Grid, Lines, widest
+from app.stepper.paint import Bars, Lines
 from app.stepper.view import ShowView
 from engine.lecture import DenseSteps, VoteSteps
 

@@ -16,7 +16,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QKeyEvent, QPainter
 from PySide6.QtWidgets import QLineEdit, QSizePolicy, QWidget
 
-from app.stepper.paint import Block, Grid, Look, Metrics, Placed, choose_numbered, font_at, place
+from app.stepper.grid import Grid
+from app.stepper.paint import Block, Look, Metrics, Placed, choose_numbered, font_at, place
 
 LEGIBLE_SHARE = 45  # numbers ≥ 1/45 of the screen height (issue #7's rule)
 

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QMainWindow
 import app
 from app.numbers import value_text as number_text
 from app.stepper.features import FeaturesPage
-from app.stepper.pages import ConvLessonPage, LayerPage
+from app.stepper.layer_page import LayerPage
+from app.stepper.pages import ConvLessonPage
 from app.stepper.panel import LessonsWindow, StepperPanel
 from engine import PRESETS, load_model
 from engine.lecture import steps_for_layer
