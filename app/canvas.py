@@ -43,11 +43,13 @@ class _Edit(QUndoCommand):
     ``QUndoStack.push`` calls — has nothing to do.
     """
 
-    def __init__(self, canvas: Canvas, text: str, before: np.ndarray) -> None:
+    def __init__(self, canvas: Canvas, text: str, before: np.ndarray,
+                 step: dict | None = None) -> None:
         super().__init__(text)
         self._canvas = canvas
         self._before, self._after = before, canvas._raster.copy()
         self._done = True
+        self.step = step  # the transform that made it (experiments read it), if any
 
     def undo(self) -> None:
         self._canvas._restore(self._before)
@@ -141,21 +143,23 @@ class Canvas(QWidget):
         """A copy of the drawing as uint8 ``(SIZE, SIZE)``, ink 255 on 0."""
         return self._raster.copy()
 
-    def replace(self, raster: np.ndarray, text: str) -> None:
+    def replace(self, raster: np.ndarray, text: str, step: dict | None = None) -> None:
         """Make ``raster`` (uint8 ``(SIZE, SIZE)``) the drawing, as one undoable step
-        named ``text`` (what Edit ▸ Undo will take back: "rotate 15°", …)."""
+        named ``text`` (what Edit ▸ Undo will take back: "rotate 15°", …); ``step`` is
+        the transform that made it, kept with the step for whoever reads the history."""
         raster = np.asarray(raster)
         if raster.shape != (SIZE, SIZE) or raster.dtype != np.uint8:
             raise ValueError(f"a canvas raster is uint8 {SIZE}×{SIZE}, got "
                              f"{raster.dtype} {raster.shape}")
-        self._replace(raster, text)
+        self._replace(raster, text, step)
 
-    def _replace(self, raster: np.ndarray, text: str) -> None:
-        """Make ``raster`` the drawing, as one undoable step."""
+    def _replace(self, raster: np.ndarray, text: str, step: dict | None = None) -> None:
+        """Make ``raster`` the drawing, as one undoable step (the step attached before
+        it is pushed: everything that follows the push sees it)."""
         self._end()
         before = self._raster.copy()
         self._raster[:] = raster
-        self.undo_stack.push(_Edit(self, text, before))
+        self.undo_stack.push(_Edit(self, text, before, step))
         self._changed_all()
 
     def _restore(self, raster: np.ndarray) -> None:

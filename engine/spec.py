@@ -18,6 +18,15 @@ from types import MappingProxyType
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
+# No weight of a working ConvPad network comes near this: the largest shipped one is
+# 0.54 (digits conv1). The bound also keeps every forward pass finite in float32: with
+# all weights and biases ≤ 1e4 in magnitude and inputs in [-1, 1], the deepest network
+# (digits: fan-ins 9, 288, 1600, 1024) can reach at most ~5e25, far below float32's 3.4e38.
+# A file past it is corrupt or mis-scaled (×1e30), and would give NaN on every drawing.
+# The one limit on a value that enters a network: a weight file, an edited feature, a
+# number typed into a lecture page.
+MAX_ABS_WEIGHT = 1e4
+
 
 @dataclass(frozen=True)
 class Augment:
@@ -133,7 +142,7 @@ def class_name(name: object, what: str = "class") -> str:
                            f"the limit is {MAX_NAME}")
     bad = sorted({c for c in clean if c in '/\\:*?"<>|' or not c.isprintable()})
     if bad:
-        shown = " ".join(repr(c)[1:-1] for c in bad)
+        shown = " ".join(repr(c) for c in bad)
         raise ConvPadError(f"{what} name {clean!r} contains {shown}; use letters, digits, "
                            "spaces or - and _")
     if clean.startswith("."):

@@ -21,6 +21,7 @@ from app.experiments.state import ExperimentState, state_for
 from app.experiments.sweep_panel import SweepPanel, SweepRunner
 from app.experiments.transform_bar import TransformControls, apply_step
 from app.host import WindowHost
+from engine import ConvPadError
 from engine.storage import user_data_folder
 
 __all__ = [
@@ -73,9 +74,14 @@ def install_sweeps(host: WindowHost) -> SweepPanel:
             panel.schedule(host.live.model, host.canvas.raster(), state.input_mode)
 
     def clicked(step: dict) -> None:
+        # Centred, the sweep turned the drawing on an unbounded plane: keep all of its
+        # ink on the canvas, as the network saw it. As drawn, what leaves the canvas is
+        # what the sweep lost too.
+        if state.input_mode == "centred" and step.get("op") in ("rotate", "scale"):
+            step = {**step, "fit": True}
         try:
             apply_step(host.canvas, step, _input_size(host))
-        except ValueError as exc:
+        except ConvPadError as exc:
             host.show_notice(str(exc).capitalize())
 
     state.settled.connect(again)

@@ -208,18 +208,24 @@ class RecordControls(QWidget):
         if path:
             self.open_experiment(path)
 
-    def show_row(self, i: int) -> None:
-        """Put recorded drawing ``i`` on the canvas (one undoable step)."""
+    def show_row(self, i: int, step: int = 1) -> None:
+        """Put recorded drawing ``i`` on the canvas (one undoable step). A row whose
+        drawing cannot be read is reported by its line and skipped, going on in the
+        direction ``step``: one damaged row never stops a replay."""
         exp = self.experiment
         if exp is None or not exp.rows:
             return
         i = int(np.clip(i, 0, len(exp.rows) - 1))
-        row = exp.rows[i]
-        try:
-            img = exp.image(row)
-        except ExperimentError as exc:
-            self.notice.emit(f"{exc}; skipped")
-            return
+        while True:
+            row = exp.rows[i]
+            try:
+                img = exp.image(row)
+                break
+            except ExperimentError as exc:
+                self.notice.emit(f"Replay: line {row.line}: {exc}; skipped")
+                if not 0 <= i + step < len(exp.rows):
+                    return
+                i += step
         self.row_index = i
         if img.shape == (SIZE, SIZE):
             self._placed = img
@@ -238,7 +244,7 @@ class RecordControls(QWidget):
         self.show_row(self.row_index + 1)
 
     def prev_row(self) -> None:
-        self.show_row(self.row_index - 1)
+        self.show_row(self.row_index - 1, step=-1)
 
     # ----- contact sheet --------------------------------------------------------------
     def contact_sheet(self, path: str | Path) -> Path | None:

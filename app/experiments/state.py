@@ -20,7 +20,6 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from app.canvas import Canvas
 
-STEP = "convpad_step"  # attribute a transform's QUndoCommand carries its step in
 # Undo entries that keep the transforms applied before them (drawing more on a rotated
 # drawing leaves it rotated); anything else (clear, a preset, an image) starts afresh.
 KEEPS_STEPS = ("stroke",)
@@ -81,7 +80,7 @@ class ExperimentState(QObject):
         found = []
         for i in range(stack.index() - 1, -1, -1):
             cmd = stack.command(i)
-            step = getattr(cmd, STEP, None)
+            step = getattr(cmd, "step", None)
             if step is not None:
                 found.append(step)
             elif cmd.text() not in KEEPS_STEPS:

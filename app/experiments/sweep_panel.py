@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -247,6 +247,10 @@ class SweepPanel(QWidget):
             dx, dy = (int(np.clip(round(v), lo, hi)) for v in (x, y))
             return {"op": "shift", "dx": dx, "dy": dy} if (dx, dy) != (0, 0) else None
         return None
+
+    def scene_point(self, plot: pg.PlotItem, x: float, y: float) -> QPointF:
+        """Where view point ``(x, y)`` of ``plot`` is in the scene (for tests and tips)."""
+        return plot.vb.mapViewToScene(QPointF(x, y))
 
     def _on_click(self, event) -> None:
         pos = event.scenePos()

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QToolButton, QVBoxLayout, QWi
 
 from app.actions import ActionSpec, build_actions
 from app.canvas import Canvas
-from app.experiments.state import STEP, ExperimentState
-from engine import transforms
+from app.experiments.state import ExperimentState
+from engine import ConvPadError, transforms
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("act_as_drawn", "As drawn",
@@ -55,15 +55,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
 
 
 def apply_step(canvas: Canvas, step: dict[str, Any], input_size: int) -> None:
-    """Apply ``step`` to ``canvas`` as one undoable edit that remembers its step.
+    """Apply ``step`` to ``canvas`` as one undoable edit that remembers its step (so the
+    readout, the record and undo all see it, however the step was asked for: a button,
+    a key, a click on a sweep).
 
-    Raises ``ValueError`` (with a sentence) when the engine refuses it; the canvas is
-    then unchanged.
+    Raises :class:`~engine.ConvPadError` (with a sentence) when the engine refuses it;
+    the canvas is then unchanged.
     """
     out = transforms.apply(canvas.raster(), step, input_size)
-    canvas.replace(out, transforms.describe([step]) or step["op"])
-    stack = canvas.undo_stack
-    setattr(stack.command(stack.index() - 1), STEP, dict(step))
+    canvas.replace(out, transforms.describe([step]) or step["op"], dict(step))
 
 
 class TransformControls(QWidget):
@@ -138,7 +138,7 @@ class TransformControls(QWidget):
         when the engine refuses it."""
         try:
             apply_step(self.canvas, step, self.input_size())
-        except ValueError as exc:
+        except ConvPadError as exc:
             self.refused.emit(str(exc).capitalize())
             return False
         self.refresh()

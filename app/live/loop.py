@@ -33,6 +33,7 @@ from app.live.compare import Compare
 from app.live.loader import Loaded, first_traces, load
 from app.notices import describe
 from app.workers import Worker
+from engine import ConvPadError
 
 FRAME_MS = 16  # one display frame at 60 Hz: the most often the network runs
 
@@ -185,7 +186,7 @@ class Live(QObject):
         """B alone (None), B − A ("diff") or A ("A"); a notice when nothing is pinned."""
         try:
             self.compare.set_mode(mode)
-        except ValueError as exc:
+        except ConvPadError as exc:
             self.notice.emit(f"Cannot compare: {exc}.")
         self.compare_changed.emit(self.compare.mode)
         self.refresh()

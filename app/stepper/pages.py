@@ -26,7 +26,9 @@ from app.stepper.conv_view import ConvShow, ConvView
 from app.stepper.player import StepPlayer
 from app.stepper.size_view import SizeView
 from app.stepper.view import StepView
+from engine import ConvPadError
 from engine.lecture import (
+    LIMIT,
     ConvLesson,
     ConvSteps,
     SizeLesson,
@@ -206,8 +208,9 @@ class ConvLessonPage(Page):
         return None
 
     def commit(self, key: str, r: int, c: int, text: str) -> bool:
-        """Set the cell to ``text``; a value that is not a number, NaN, inf or beyond ±1e6
-        is refused here, on the page, and the cell keeps its value."""
+        """Set the cell to ``text``; a value that is not a number, NaN, inf or beyond ±1e4
+        (the one limit on any value a network takes) is refused here, on the page, and
+        the cell keeps its value."""
         target = self._target(key, r, c)
         if target is None:
             self.view.close_editor()
@@ -216,7 +219,7 @@ class ConvLessonPage(Page):
         old = getattr(self.lesson, which)[ch, rr, cc]
         try:
             value = parse_value(text)
-        except ValueError as exc:
+        except ConvPadError as exc:
             kept = number_text(old, 0 if float(old).is_integer() else 2)
             self.refuse(f"{exc} — the cell keeps {kept}.")
             self.view.refuse()
@@ -233,7 +236,7 @@ class ConvLessonPage(Page):
             return
         which, ch, rr, cc = target
         value = float(getattr(self.lesson, which)[ch, rr, cc]) + delta
-        if abs(value) <= 1e6:
+        if abs(value) <= LIMIT:
             self.lesson = self.lesson.with_cell(which, ch, rr, cc, value)
             self._rebuild()
 

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine import ConvPadError
+
 THUMB = 56
 LARGE = 420
 
@@ -120,7 +122,7 @@ class Gallery(QListWidget):
             try:
                 change(path)
                 done += 1
-            except (OSError, ValueError) as exc:
+            except ConvPadError as exc:
                 self.problem.emit(str(exc))
                 break
         if done:

@@ -36,10 +36,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.notices import cannot, one_line
 from app.teach.gallery import Gallery
 from app.teach.runs import TrainingSide
 from app.teach.worker import Epoch, TrainWorker
-from engine import DataSet, DataStore, model_spec
+from engine import ConvPadError, DataSet, DataStore, model_spec
 
 DEFAULT_SET = "classroom"
 DEFAULT_CLASSES = ("X", "O")
@@ -171,8 +172,8 @@ class TeachPanel(TrainingSide, QWidget):
         if not names:
             try:
                 self.store.create(DEFAULT_SET, DEFAULT_CLASSES)
-            except (OSError, ValueError) as exc:
-                self.say(f"Cannot create a data set in {self.store.root}: {exc}")
+            except ConvPadError as exc:
+                self.say(cannot(f"create a data set in {self.store.root}", exc))
                 self._fill_sets()
                 return
             names = self.store.names()
@@ -194,9 +195,11 @@ class TeachPanel(TrainingSide, QWidget):
             return
         try:
             self.dataset = self.store.open(name)
-        except (OSError, ValueError) as exc:
-            self.say(str(exc))
+        except ConvPadError as exc:  # a damaged or foreign folder: say so, keep the window
+            self.say(cannot(f"open the data set {one_line(name)!r}", exc))
             return
+        for problem in self.dataset.problems:
+            self.say(f"Data set {one_line(name)!r}: {problem}.")
         self._fill_sets()
         self.epochs = []
         self.model = None
@@ -213,8 +216,8 @@ class TeachPanel(TrainingSide, QWidget):
     def new_set(self, name: str, classes: tuple[str, ...] = ("A", "B")) -> bool:
         try:
             ds = self.store.create(name, classes)
-        except (OSError, ValueError) as exc:
-            self.say(str(exc))
+        except ConvPadError as exc:
+            self.say(cannot("create the data set", exc))
             return False
         self.open_set(ds.name)
         return True
@@ -233,7 +236,7 @@ class TeachPanel(TrainingSide, QWidget):
             if card.is_file():
                 try:
                     spec = model_spec(card)
-                except ValueError as exc:
+                except ConvPadError as exc:
                     self.say(f"Model of {name!r} not offered: {exc}")
                     continue
                 found.append((spec.name, spec.title))
@@ -252,7 +255,7 @@ class TeachPanel(TrainingSide, QWidget):
         try:
             model_spec(card)  # the card is checked against its weights first
             data = json.loads(card.read_text(encoding="utf-8"))
-        except ValueError as exc:
+        except ConvPadError as exc:
             self.say(str(exc))
             return
         self.curves.set_history(list(data.get("history", [])))
@@ -293,7 +296,7 @@ class TeachPanel(TrainingSide, QWidget):
     def add_class(self, name: str) -> bool:
         try:
             name = self.dataset.add_class(name)
-        except (OSError, ValueError) as exc:
+        except ConvPadError as exc:
             self.say(str(exc))
             return False
         self._refresh_classes(select=self.dataset.classes.index(name))
@@ -328,7 +331,7 @@ class TeachPanel(TrainingSide, QWidget):
         """Change the classes on disk (say why when it fails), then show them as they are."""
         try:
             change(*args)
-        except (OSError, ValueError) as exc:
+        except ConvPadError as exc:
             self.say(str(exc))
         self._refresh_classes()
 
@@ -344,7 +347,7 @@ class TeachPanel(TrainingSide, QWidget):
             return False
         try:
             self.dataset.add(name, self.canvas.ink())
-        except (OSError, ValueError) as exc:
+        except ConvPadError as exc:
             self.say(f"The drawing was not saved — {exc}")
             return False
         self.canvas.clear()
@@ -365,7 +368,7 @@ class TeachPanel(TrainingSide, QWidget):
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             report = self.dataset.import_folder(folder)
-        except (OSError, ValueError) as exc:
+        except ConvPadError as exc:
             self.say(f"Import stopped — {exc}")
             self._refresh_classes()
             return

@@ -15,11 +15,12 @@ import argparse
 import sys
 
 from engine.catalog import list_models
-from engine.cli import classify, evaluate, sweep, train
+from engine.cli import classify, evaluate, explain, sweep, train
 from engine.errors import ConvPadError
 from engine.preprocessing import INPUT_MODES
 
-COMMANDS = {"classify": classify, "evaluate": evaluate, "train": train, "sweep": sweep}
+COMMANDS = {"classify": classify, "evaluate": evaluate, "train": train, "sweep": sweep,
+            "explain": explain}
 
 MODEL_HELP = ("a shipped model ({}), or a model you saved (its model.json or its folder), "
               "or a Keras (.keras, .h5) or ONNX (.onnx) file")

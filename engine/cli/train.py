@@ -72,7 +72,7 @@ def train_folder(data: str | Path, epochs: int | None = None, device: str = "aut
     from tqdm import tqdm
 
     from engine.errors import WriteError
-    from engine.storage.datasets import read_folder
+    from engine.storage.folders import read_folder
     from engine.training.custom import train_model
 
     data = Path(data)

@@ -30,8 +30,9 @@ import io
 import json
 import os
 import secrets
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,13 +40,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from engine.errors import ExperimentError
+from engine.errors import ConvPadError, ExperimentError
+from engine.preprocessing import INPUT_MODES
 from engine.storage.files import write_bytes_atomic
 
 if TYPE_CHECKING:
     from engine.model import Model
 
 INDEX = "index.jsonl"
+MAX_DRAWING_PIXELS = 4096 * 4096  # a canvas is 324²; a row's PNG this big is not a drawing
 FIELDS = (
     "time", "model", "weights_sha256", "input", "transforms",
     "prediction", "probabilities", "label", "png",
@@ -65,6 +68,7 @@ class Row:
     probabilities: dict[str, float] | None
     label: str | None
     png: str
+    line: int = field(default=0, compare=False)  # its line in the index (not stored)
 
     @property
     def confidence(self) -> float | None:
@@ -91,6 +95,14 @@ class Row:
             isinstance(probs, dict) and all(isinstance(v, (int, float)) for v in probs.values())
         ):
             raise ValueError("'probabilities' is not a map of class to number")
+        if obj["input"] not in INPUT_MODES:
+            raise ValueError(f"unknown input mode {str(obj['input'])[:20]!r}")
+        for key in ("model", "time"):
+            if not isinstance(obj[key], str):
+                raise ValueError(f"{key!r} is not text")
+        if not isinstance(obj["label"], str | None) or not isinstance(obj["prediction"],
+                                                                       str | None):
+            raise ValueError("'label' or 'prediction' is not text")
         return cls(**{f: obj[f] for f in FIELDS})
 
 
@@ -196,7 +208,7 @@ class Recorder:
             label=label or None,
             png=name,
         )
-        line = json.dumps(asdict(row), ensure_ascii=False)
+        line = json.dumps({f: getattr(row, f) for f in FIELDS}, ensure_ascii=False)
         data = png_bytes(raster)
         try:
             write_bytes_atomic(self.folder / name, data)  # the drawing first …
@@ -258,13 +270,24 @@ class Experiment:
     skipped: list[str] = field(default_factory=list)
 
     def image(self, row: Row) -> np.ndarray:
-        """The drawing of ``row`` as uint8 (ink 255 on 0); ``ExperimentError`` if unreadable."""
+        """The drawing of ``row`` as uint8 (ink 255 on 0); ``ExperimentError`` if it cannot
+        be read — or is far bigger than any canvas (a "PNG bomb" is refused by its header,
+        before it is decoded)."""
         path = self.folder / row.png
         try:
-            with Image.open(path) as im:
-                return np.asarray(im.convert("L"), np.uint8).copy()
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
-            raise ExperimentError(f"{path}: cannot read the drawing ({exc})") from None
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as im:
+                    w, h = im.size
+                    if w * h > MAX_DRAWING_PIXELS:
+                        raise ExperimentError(f"{path.name}: {w}×{h} pixels, far more than a "
+                                              "recorded canvas; not read")
+                    return np.asarray(im.convert("L"), np.uint8).copy()
+        except ExperimentError:
+            raise
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError,
+                Image.DecompressionBombWarning) as exc:
+            raise ExperimentError(f"{path.name}: cannot read the drawing ({exc})") from None
 
 
 def open_experiment(folder: str | Path) -> Experiment:
@@ -283,15 +306,19 @@ def open_experiment(folder: str | Path) -> Experiment:
     for n, line in enumerate(_read_lines(index), start=1):
         try:
             row = Row.from_json(json.loads(line))
+        except RecursionError:
+            skipped.append(f"line {n}: damaged (nested too deeply), skipped")
+            continue
         except json.JSONDecodeError:
             skipped.append(f"line {n}: damaged (not JSON), skipped")
             continue
         except (ValueError, TypeError) as exc:
-            skipped.append(f"line {n}: damaged ({exc}), skipped")
+            skipped.append(f"line {n}: damaged ({_shown(exc)}), skipped")
             continue
         if not (folder / row.png).is_file():
-            skipped.append(f"line {n}: its drawing {row.png} is missing, skipped")
+            skipped.append(f"line {n}: its drawing {_shown(row.png)} is missing, skipped")
             continue
+        row.line = n
         rows.append(row)
     return Experiment(folder, rows, skipped)
 
@@ -328,16 +355,23 @@ def replay(
     """Run every row's drawing through ``model`` (any model, not only the recorder's).
 
     ``input`` is the mode to use; None replays each row in the mode it was recorded in.
-    Returns the results and one message per row whose PNG could not be read (skipped).
+    Returns the results and one message per row that could not be replayed (its PNG
+    unreadable, a bomb, a drawing the model refuses), by its line number; the rest replay.
     """
     done, skipped = [], []
     for row in experiment.rows:
+        mode = input or row.input
         try:
             img = experiment.image(row)
-        except ExperimentError as exc:
-            skipped.append(f"{row.png}: {exc}, skipped")
+            probs = model.predict(img, invert=False, input=mode)[0]
+        except ConvPadError as exc:
+            skipped.append(f"line {row.line}: {_shown(exc)}, skipped")
             continue
-        mode = input or row.input
-        probs = model.predict(img, invert=False, input=mode)[0]
         done.append(Replayed(row, img, probs, list(model.classes), mode))
     return done, skipped
+
+
+def _shown(text: object) -> str:
+    """Text from a file, printable on one line (names with newlines or escapes)."""
+    s = str(text)
+    return s if s.isprintable() else repr(s)[1:-1]

@@ -65,32 +65,51 @@ def contact_sheet(
     n = len(items)
     columns = columns or max(1, min(8, int(np.ceil(np.sqrt(n)))))
     rows = max(1, int(np.ceil(n / columns)))
-    font = ImageFont.load_default(size=max(10, cell // 9))
-    cap_h = int(cell // 9 * 1.6) + 6
+    pad = max(2, cell // 40)
+    texts = [caption(it.prediction, it.confidence, it.row.label) for it in items]
+    # Each caption on at most two lines (answer; verdict), in the largest type at which
+    # every line fits its own cell: a caption never runs into the next drawing.
+    lines = [_two_lines(t) for t in texts]
+    font = _fitting_font([ln for pair in lines for ln in pair], cell - 4 * pad,
+                         max(10, cell // 9))
+    line_h = sum(font.getmetrics()) + 2
+    cap_h = 2 * line_h + 2 * pad
     sheet = Image.new("RGB", (columns * cell, rows * (cell + cap_h)), "white")
     draw = ImageDraw.Draw(sheet)
-    captions, verdicts = [], []
-    pad = max(2, cell // 40)
+    verdicts = []
     for i, item in enumerate(items):
         r, c = divmod(i, columns)
         left, top = c * cell, r * (cell + cap_h)
-        inner = cell - 4 * pad
+        verdict = item.correct
+        frame = pad if verdict is None else 2 * pad
+        inner = cell - 2 * pad - 2 * frame - 2 * pad  # inside the frame, with a margin
         drawing = Image.fromarray(255 - item.image, mode="L")
         drawing.thumbnail((inner, inner), Image.Resampling.LANCZOS)
-        sheet.paste(drawing.convert("RGB"), (left + 2 * pad + (inner - drawing.width) // 2,
-                                             top + 2 * pad + (inner - drawing.height) // 2))
-        verdict = item.correct
+        sheet.paste(drawing.convert("RGB"), (left + (cell - drawing.width) // 2,
+                                             top + (cell - drawing.height) // 2))
         colour = PLAIN if verdict is None else RIGHT if verdict else WRONG
-        draw.rectangle(
-            (left + pad, top + pad, left + cell - pad - 1, top + cell - pad - 1),
-            outline=colour, width=pad if verdict is None else 2 * pad,
-        )
-        text = caption(item.prediction, item.confidence, item.row.label)
-        draw.text((left + 2 * pad, top + cell), text, font=font,
-                  fill=WRONG if verdict is False else (0, 0, 0))
-        captions.append(text)
+        draw.rectangle((left + pad, top + pad, left + cell - pad - 1, top + cell - pad - 1),
+                       outline=colour, width=frame)
+        for k, line in enumerate(lines[i]):
+            draw.text((left + 2 * pad, top + cell + pad + k * line_h), line, font=font,
+                      fill=WRONG if verdict is False else (0, 0, 0))
         verdicts.append(verdict)
-    return Sheet(sheet, captions, verdicts, cell, columns, cap_h)
+    return Sheet(sheet, texts, verdicts, cell, columns, cap_h)
+
+
+def _two_lines(text: str) -> tuple[str, ...]:
+    """"7 98% wrong (label 1)" → ("7 98%", "wrong (label 1)")."""
+    head, sep, tail = text.partition(" wrong ")
+    return (head, "wrong " + tail) if sep else (text,)
+
+
+def _fitting_font(lines: list[str], width: int, size: int) -> ImageFont.FreeTypeFont:
+    """The default font at ``size`` px, or smaller until every line is ``width`` wide."""
+    while True:
+        font = ImageFont.load_default(size=size)
+        if size <= 8 or all(font.getlength(ln) <= width for ln in lines):
+            return font
+        size -= 1
 
 
 def save_contact_sheet(sheet: Sheet, path: str | Path) -> Path:

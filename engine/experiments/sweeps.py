@@ -31,8 +31,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from engine import preprocessing
-from engine.errors import ConvPadError
-from engine.experiments.transforms import affine, rotation_matrix, warp_source
+from engine.errors import ConvPadError, LimitError
+from engine.experiments.warps import affine, rotation_matrix, warp_source
 
 if TYPE_CHECKING:
     from engine.model import Model
@@ -174,6 +174,42 @@ def _render(
     return np.stack(xs_), np.array(blank)
 
 
+# What a sweep accepts, checked before anything is rendered: a grid of 10⁹ points would
+# take hours and gigabytes; a scale of 0 or less is no drawing at all.
+MAX_ANGLES = 721
+MAX_FACTORS = 401
+FACTOR_RANGE = (0.05, 10.0)
+MAX_SHIFT = 32  # input pixels each way (a 65 × 65 map)
+
+
+def check_grids(degrees, factors, shifts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three grids as arrays, or :class:`~engine.errors.LimitError` naming the one
+    beyond its limit (sizes, finite values, positive scales, whole shifts). Sizes are
+    checked before a grid is turned into an array: ``range(10**9)`` is refused, not built."""
+    for name, grid, most in (("degrees", degrees, MAX_ANGLES), ("factors", factors, MAX_FACTORS),
+                             ("shifts", shifts, 2 * MAX_SHIFT + 1)):
+        if hasattr(grid, "__len__") and len(grid) > most:
+            raise LimitError(f"{name}: {len(grid):,} points; a sweep takes at most {most}")
+    try:
+        d = np.asarray(degrees, np.float64).reshape(-1)
+        f = np.asarray(factors, np.float64).reshape(-1)
+        s = np.asarray(shifts, np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise LimitError(f"a sweep's grids must be lists of numbers ({exc})") from None
+    if not 1 <= d.size <= MAX_ANGLES or not np.isfinite(d).all():
+        raise LimitError(f"degrees: {d.size:,} angles; a sweep takes 1 to {MAX_ANGLES} "
+                         "finite angles")
+    lo, hi = FACTOR_RANGE
+    if not 1 <= f.size <= MAX_FACTORS or not ((f >= lo) & (f <= hi)).all():
+        raise LimitError(f"factors: a sweep takes 1 to {MAX_FACTORS} scales, each from "
+                         f"{lo:g}× to {hi:g}× (got {f.size:,}, from {f.min():g} to {f.max():g})")
+    if not 1 <= s.size <= 2 * MAX_SHIFT + 1 or not np.isfinite(s).all() or (
+            np.abs(s) > MAX_SHIFT).any() or (s != np.round(s)).any():
+        raise LimitError(f"shifts: a sweep takes whole shifts within ±{MAX_SHIFT} input "
+                         f"pixels, at most {2 * MAX_SHIFT + 1} of them")
+    return d, f, s.astype(np.int64)
+
+
 def sweep(
     model: Model,
     drawing: np.ndarray,
@@ -196,9 +232,7 @@ def sweep(
         raise ConvPadError(
             f"unknown input mode {input!r}; choose one of: {', '.join(preprocessing.INPUT_MODES)}"
         )
-    degrees = np.asarray(degrees, np.float64)
-    factors = np.asarray(factors, np.float64)
-    shifts = np.asarray(shifts, np.int64)
+    degrees, factors, shifts = check_grids(degrees, factors, shifts)
     if not ((degrees == 0).any() and (factors == 1).any() and (shifts == 0).any()):
         raise ConvPadError("a sweep's grids must include 0°, 1× and a zero shift")
     ink = preprocessing.as_ink(drawing, invert=invert)

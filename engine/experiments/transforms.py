@@ -26,6 +26,12 @@ import numpy as np
 from PIL import Image
 
 from engine.errors import ConvPadError
+from engine.experiments.warps import (
+    affine,
+    bilinear,
+    rotation_matrix,
+    smooth_field,
+)
 from engine.preprocessing import INK_THRESHOLD, as_drawn_cover
 
 Step = dict[str, Any]
@@ -97,51 +103,6 @@ def ink_centre(raster: np.ndarray) -> tuple[float, float]:
     return float(ys @ a.sum(axis=1) / mass), float(xs @ a.sum(axis=0) / mass)
 
 
-def warp_source(a: np.ndarray) -> Image.Image:
-    """Float ink ready for :func:`affine`, to map one drawing many times cheaply.
-
-    A Pillow "F" image of ``a`` with a one-pixel ring of background: Pillow repeats the
-    edge pixels for samples in an image's outer half pixel, and the ring makes the
-    world beyond the raster background there, as everywhere else.
-    """
-    return Image.fromarray(np.pad(np.asarray(a, np.float32), 1), mode="F")
-
-
-def affine(
-    a: np.ndarray | Image.Image,
-    matrix: np.ndarray,
-    centre: tuple[float, float],
-    out_shape: tuple[int, int] | None = None,
-    out_origin: tuple[float, float] = (0.0, 0.0),
-) -> np.ndarray:
-    """Map float ink ``a`` by ``matrix`` (2×2, acting on ``(x, y)``) about ``centre``.
-
-    Output pixel ``p`` (at ``out_origin`` + its own coordinates, in ``a``'s frame)
-    shows ``a`` at ``centre + matrix⁻¹ (p − centre)``, bilinearly; beyond ``a`` is
-    background. ``out_shape`` defaults to ``a``'s. ``a`` may be what
-    :func:`warp_source` made of it. Pillow does the sampling: it is C and releases the
-    GIL, so a sweep in a worker thread does not stall the GUI.
-    """
-    src = a if isinstance(a, Image.Image) else warp_source(a)
-    h, w = out_shape if out_shape is not None else (src.height - 2, src.width - 2)
-    inv = np.linalg.inv(np.asarray(matrix, np.float64))
-    cy, cx = centre
-    oy, ox = out_origin
-    # PIL samples the source at (A·x + B·y + C, D·x + E·y + F) for output point (x, y),
-    # both in continuous coordinates (pixel centres at +0.5), as ours are; +1 for the ring.
-    t = np.array([ox - cx, oy - cy]) @ inv.T + np.array([cx, cy]) + 1.0
-    coeffs = (inv[0, 0], inv[0, 1], t[0], inv[1, 0], inv[1, 1], t[1])
-    out = src.transform((int(w), int(h)), Image.Transform.AFFINE, coeffs, Image.Resampling.BILINEAR)
-    return np.asarray(out, np.float32)
-
-
-def rotation_matrix(degrees: float) -> np.ndarray:
-    """Anticlockwise on screen (y points down), on ``(x, y)``."""
-    t = np.deg2rad(degrees)
-    c, s = np.cos(t), np.sin(t)
-    return np.array([[c, s], [-s, c]])
-
-
 # ----- the transforms -----------------------------------------------------------------
 def shift(raster: np.ndarray, dx: int, dy: int, input_size: int = 28) -> np.ndarray:
     """Move the drawing ``dx`` input pixels right and ``dy`` down (negative: left, up).
@@ -163,20 +124,54 @@ def shift(raster: np.ndarray, dx: int, dy: int, input_size: int = 28) -> np.ndar
     return _like(out, raster)
 
 
-def scale(raster: np.ndarray, factor: float) -> np.ndarray:
-    """Make the drawing ``factor`` times as big about the ink's centre (0.5: half size)."""
+def _mapped(a: np.ndarray, matrix: np.ndarray, fit: bool) -> np.ndarray:
+    """``a`` mapped by ``matrix`` about its ink's centre; with ``fit``, none of the ink
+    is lost at the canvas edge: the result is moved back inside (and, only if it is
+    larger than the canvas, shrunk to fit)."""
+    centre = ink_centre(a)
+    if not fit:
+        return affine(a, matrix, centre)
+    h, w = a.shape
+    pad = max(h, w)  # room for everything the map can reach about an inside centre
+    plane = affine(a, matrix, centre, (h + 2 * pad, w + 2 * pad), (-pad, -pad))
+    rows = np.flatnonzero(plane.max(axis=1) > 0)
+    cols = np.flatnonzero(plane.max(axis=0) > 0)
+    if not rows.size:
+        return plane[pad : pad + h, pad : pad + w]
+    box = plane[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    bh, bw = box.shape
+    if bh > h or bw > w:  # larger than the canvas itself: shrink it to fit
+        k = min(h / bh, w / bw)
+        box = np.asarray(Image.fromarray(box, mode="F").resize(
+            (max(1, int(bw * k)), max(1, int(bh * k))), Image.Resampling.BILINEAR), np.float32)
+        bh, bw = box.shape
+    # Where the box was, moved just far enough to lie inside the canvas.
+    top = int(np.clip(rows[0] - pad, 0, h - bh))
+    left = int(np.clip(cols[0] - pad, 0, w - bw))
+    out = np.zeros_like(a)
+    out[top : top + bh, left : left + bw] = box
+    return out
+
+
+def scale(raster: np.ndarray, factor: float, fit: bool = False) -> np.ndarray:
+    """Make the drawing ``factor`` times as big about the ink's centre (0.5: half size).
+
+    ``fit`` keeps all of the ink on the canvas (see :func:`_mapped`): what a centred
+    network sees, which the sweep computes on an unbounded plane.
+    """
     if not factor > 0:
         raise ConvPadError(f"a scale factor must be positive, got {factor}")
     a = _start(raster, "scale")
-    out = affine(a, np.eye(2) * factor, ink_centre(a))
+    out = _mapped(a, np.eye(2) * factor, fit)
     _kept(out, f"scaling by ×{factor:.3g}")
     return _like(out, raster)
 
 
-def rotate(raster: np.ndarray, degrees: float) -> np.ndarray:
-    """Turn the drawing ``degrees`` anticlockwise (negative: clockwise) about the ink's centre."""
+def rotate(raster: np.ndarray, degrees: float, fit: bool = False) -> np.ndarray:
+    """Turn the drawing ``degrees`` anticlockwise (negative: clockwise) about the ink's
+    centre; ``fit`` keeps all of the ink on the canvas (see :func:`scale`)."""
     a = _start(raster, "rotate")
-    out = affine(a, rotation_matrix(degrees), ink_centre(a))
+    out = _mapped(a, rotation_matrix(degrees), fit)
     _kept(out, f"rotating by {_signed(degrees)}°")
     return _like(out, raster)
 
@@ -218,35 +213,6 @@ def thin(raster: np.ndarray, input_size: int = 28) -> np.ndarray:
     return _like(out, raster)
 
 
-def _smooth_field(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:
-    """A random field, normal at ``(cells+1)²`` points and bicubic in between."""
-    coarse = rng.standard_normal((cells + 1, cells + 1)).astype(np.float32)
-    h, w = shape
-    return np.asarray(
-        Image.fromarray(coarse, mode="F").resize((w, h), Image.Resampling.BICUBIC), np.float32
-    )
-
-
-def bilinear(a: np.ndarray, sy: np.ndarray, sx: np.ndarray) -> np.ndarray:
-    """``a`` sampled at continuous points ``(sy, sx)`` (pixel centres at +0.5), 0 outside."""
-    h, w = a.shape
-    y, x = sy - 0.5, sx - 0.5
-    y0, x0 = np.floor(y).astype(np.int64), np.floor(x).astype(np.int64)
-    fy, fx = (y - y0).astype(np.float32), (x - x0).astype(np.float32)
-    p = np.pad(a, 1)  # a ring of background, so neighbours one step outside read 0
-    yi = np.clip(y0 + 1, 0, h + 1)
-    xi = np.clip(x0 + 1, 0, w + 1)
-    yj = np.clip(y0 + 2, 0, h + 1)
-    xj = np.clip(x0 + 2, 0, w + 1)
-    # Far outside, both neighbours clip onto the background ring.
-    return (
-        p[yi, xi] * (1 - fy) * (1 - fx)
-        + p[yi, xj] * (1 - fy) * fx
-        + p[yj, xi] * fy * (1 - fx)
-        + p[yj, xj] * fy * fx
-    )
-
-
 def deform(
     raster: np.ndarray,
     seed: int = 0,
@@ -263,8 +229,8 @@ def deform(
     a = _start(raster, "deform")
     rng = np.random.default_rng(seed)
     size = amplitude * _cell(a.shape, input_size)
-    uy = _smooth_field(rng, a.shape, cells) * size
-    ux = _smooth_field(rng, a.shape, cells) * size
+    uy = smooth_field(rng, a.shape, cells) * size
+    ux = smooth_field(rng, a.shape, cells) * size
     ys, xs = np.indices(a.shape, dtype=np.float32) + 0.5
     out = bilinear(a, ys + uy, xs + ux)
     _kept(out, "this deformation")
@@ -325,9 +291,9 @@ def apply(raster: np.ndarray, step: Step, input_size: int = 28) -> np.ndarray:
     if op == "shift":
         return shift(raster, int(step["dx"]), int(step["dy"]), input_size)
     if op == "scale":
-        return scale(raster, float(step["factor"]))
+        return scale(raster, float(step["factor"]), bool(step.get("fit", False)))
     if op == "rotate":
-        return rotate(raster, float(step["degrees"]))
+        return rotate(raster, float(step["degrees"]), bool(step.get("fit", False)))
     if op == "stroke":
         out = raster
         n = int(step["steps"])

@@ -12,6 +12,7 @@ from engine.lecture.pages import (
     CHANNELS,
     CONV_LESSONS,
     LESSONS,
+    LIMIT,
     ONE_D,
     PADDING,
     SIZE,
@@ -54,8 +55,9 @@ from engine.lecture.walk import (
 )
 
 __all__ = [
-    "CHANNELS", "CONV_LESSONS", "LESSONS", "ONE_D", "PADDING", "PRESETS", "SEED_MAP_DIAGONAL",
-    "SEED_O", "SEED_POOLED", "SEED_RELU_DIAGONAL", "SEED_TRICKY_X", "SEED_X", "SIZE",
+    "CHANNELS", "CONV_LESSONS", "LESSONS", "LIMIT", "ONE_D", "PADDING", "PRESETS",
+    "SEED_MAP_DIAGONAL", "SEED_O", "SEED_POOLED", "SEED_RELU_DIAGONAL", "SEED_TRICKY_X",
+    "SEED_X", "SIZE",
     "STEPPABLE", "STRIDE", "TWO_D", "ConvLesson", "ConvStep", "ConvSteps", "DenseStep",
     "DenseSteps", "Geometry", "PoolStep", "PoolSteps", "ReluStep", "ReluSteps", "SizeLesson",
     "VoteStep", "VoteSteps", "fits_evenly", "geometry", "layer_input", "map_shape",

@@ -36,17 +36,18 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from engine.errors import ConvPadError
+from engine.errors import ConvPadError, LimitError
 from engine.lecture.steps import ConvSteps, output_size
+from engine.spec import MAX_ABS_WEIGHT
 
-LIMIT = 1e6  # the largest magnitude a typed cell value may have
+LIMIT = MAX_ABS_WEIGHT  # the largest magnitude a typed cell value may have (one limit)
 
 
 def parse_value(text: str) -> float:
     """A typed cell value → float; :class:`~engine.errors.ConvPadError` saying why it is refused.
 
     Refused: empty text, anything that is not a number, NaN, ±inf, and magnitudes above
-    1e6 (they would only overflow the display). The typographic minus "−" is accepted,
+    1e4, the one limit on any value that enters a network. The typographic minus "−" is accepted,
     as slides print it.
     """
     t = (text or "").strip().replace("−", "-").replace(",", ".")
@@ -59,7 +60,7 @@ def parse_value(text: str) -> float:
     if math.isnan(v):
         raise ConvPadError("NaN is not a number a cell can hold")
     if math.isinf(v) or abs(v) > LIMIT:
-        raise ConvPadError(f"{text.strip()} is too large: keep it within ±1,000,000")
+        raise LimitError(f"{text.strip()} is too large: keep it within ±{LIMIT:,.0f}")
     return v
 
 

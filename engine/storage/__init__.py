@@ -7,11 +7,14 @@
 - :mod:`~engine.storage.datasets` — data sets of drawings (one folder per class).
 """
 
-from engine.storage.datasets import DataSet, DataStore, ImportReport, read_folder, scan_folder
+from engine.storage.datasets import DataSet, DataStore, ImportReport
+from engine.storage.files import write_bytes_atomic
+from engine.storage.folders import check_name, read_folder, scan_folder
 from engine.storage.images import read_image
 from engine.storage.paths import models_folder, new_model_folder, slug, user_data_folder
 
 __all__ = [
-    "DataSet", "DataStore", "ImportReport", "models_folder", "new_model_folder", "read_folder",
-    "read_image", "scan_folder", "slug", "user_data_folder",
+    "DataSet", "DataStore", "ImportReport", "check_name", "models_folder",
+    "new_model_folder", "read_folder", "read_image", "scan_folder", "slug",
+    "user_data_folder", "write_bytes_atomic",
 ]

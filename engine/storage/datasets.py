@@ -26,41 +26,25 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from engine.errors import DataSetError, ImageError, WriteError
-from engine.preprocessing import INK_THRESHOLD as INK
+from engine.errors import DataSetError, WriteError
+from engine.spec import class_key
 from engine.storage.files import fsync_dir, is_temp, remove_stale, why, write_bytes_atomic
-from engine.storage.images import MAX_PIXELS, read_image
+from engine.storage.folders import check_name, entries, scan_folder, shown
+from engine.storage.images import MAX_PIXELS
 
 INDEX = "dataset.json"
+MAX_INDEX_BYTES = 64 * 1024  # an index of ten class names; a bigger one is not ours
 MAX_CLASSES = 10
-MAX_NAME = 40
 # Samples are stored no larger than the canvas: preprocessing crops and shrinks to 20 px
 # anyway, and a folder of photos imported at full size would fill the disk.
 STORE_SIDE = 324
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-
-
-def check_name(name: str, what: str = "class") -> str:
-    """``name`` stripped, if it can be a folder name on every system; else DataSetError."""
-    clean = str(name).strip()
-    if not clean:
-        raise DataSetError(f"a {what} needs a name")
-    if len(clean) > MAX_NAME:
-        raise DataSetError(f"{what} name {clean[:12]!r}… is longer than {MAX_NAME} characters")
-    bad = sorted({c for c in clean if c in '/\\:*?"<>|' or ord(c) < 32})
-    if bad:
-        raise DataSetError(f"{what} name {clean!r} contains {' '.join(bad)!r}; use letters, "
-                           "digits, spaces or - and _")
-    if clean.startswith("."):
-        raise DataSetError(f"{what} name {clean!r} must not start with a dot")
-    return clean
 
 
 def _png(ink: np.ndarray) -> bytes:
@@ -110,6 +94,7 @@ class DataSet:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.name = self.path.name
+        self.problems: list[str] = []  # what was found damaged on opening, one line each
         self.classes: list[str] = self._read_classes()
         for c in self.classes:
             remove_stale(self.path / c)  # temp files of a writer that was killed
@@ -120,30 +105,61 @@ class DataSet:
 
     # ----- classes ---------------------------------------------------------------------
     def _read_classes(self) -> list[str]:
-        on_disk = sorted(p.name for p in self._dirs())
-        try:
-            listed = json.loads((self.path / INDEX).read_text(encoding="utf-8"))["classes"]
-            listed = [c for c in listed if isinstance(c, str)]
-        except (OSError, ValueError, KeyError, TypeError):
-            listed = []
-        # The index gives the order; a folder added by hand joins at the end.
-        return [c for c in listed if c in on_disk] + [c for c in on_disk if c not in listed]
+        """The classes: the index's order, then folders added by hand. A damaged index or
+        folder is reported in :attr:`problems` and left out, never raised: the window
+        that opens this set must open."""
+        on_disk = [p.name for p in self._dirs()]
+        listed: list[str] = []
+        index = self.path / INDEX
+        if index.exists():
+            try:
+                with open(index, "rb") as f:
+                    raw = f.read(MAX_INDEX_BYTES + 1)
+                if len(raw) > MAX_INDEX_BYTES:
+                    raise ValueError(f"larger than {MAX_INDEX_BYTES:,} bytes")
+                data = json.loads(raw)
+                listed = [c for c in data["classes"] if isinstance(c, str)]
+            except RecursionError:
+                self.problems.append(f"{INDEX} is nested too deeply to read")
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                self.problems.append(f"{INDEX} is damaged ({shown(exc)})")
+            if self.problems:
+                self.problems[-1] += "; the classes are taken from the folders"
+        return [c for c in listed if c in on_disk] + sorted(c for c in on_disk if c not in listed)
 
     def _dirs(self) -> list[Path]:
-        try:
-            return [p for p in self.path.iterdir() if p.is_dir() and not p.name.startswith(".")]
-        except OSError:
-            return []
+        """Class folders: readable, named by the class-name rule, not symbolic links (a
+        link could lead out of the set, or back into it as a class of copies)."""
+        found = []
+        for entry, problem in entries(self.path):
+            if problem:
+                self.problems.append(problem)
+                continue
+            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                continue
+            try:
+                check_name(entry.name)
+            except DataSetError as exc:
+                self.problems.append(f"{shown(entry.name)}/: {exc}; left out")
+                continue
+            found.append(Path(entry.path))
+        return found
 
     def _save_index(self) -> None:
         data = json.dumps({"classes": self.classes}, indent=2).encode() + b"\n"
         write_bytes_atomic(self.path / INDEX, data)
 
+    def class_for(self, name: str) -> str | None:
+        """The class ``name`` means: the same under NFC + casefold ("Cat" is "cat")."""
+        key = class_key(name)
+        return next((c for c in self.classes if class_key(c) == key), None)
+
     def add_class(self, name: str) -> str:
         """Add an empty class; returns its cleaned name."""
         name = check_name(name)
-        if name in self.classes:
-            raise DataSetError(f"there is already a class {name!r}")
+        same = self.class_for(name)
+        if same is not None:
+            raise DataSetError(f"there is already a class {same!r}")
         if len(self.classes) >= MAX_CLASSES:
             raise DataSetError(f"a data set has at most {MAX_CLASSES} classes")
         _mkdir(self.path / name)
@@ -157,8 +173,9 @@ class DataSet:
         new = check_name(new)
         if new == old:
             return new
-        if new in self.classes:
-            raise DataSetError(f"there is already a class {new!r}")
+        same = self.class_for(new)
+        if same is not None and same != old:
+            raise DataSetError(f"there is already a class {same!r}")
         try:
             os.rename(self.path / old, self.path / new)
         except OSError as exc:
@@ -273,6 +290,7 @@ class DataSet:
                 continue
             if name in refused:
                 continue
+            name = self.class_for(name) or name  # "cat" joins an existing "Cat"
             if name not in self.classes:
                 try:
                     self.add_class(name)
@@ -283,71 +301,6 @@ class DataSet:
             self.add(name, ink)
             report.imported[name] = report.imported.get(name, 0) + 1
         return report
-
-
-def scan_folder(source: str | Path, max_pixels: int = MAX_PIXELS
-                ) -> Iterator[tuple[str, Path, np.ndarray | None, str]]:
-    """Read an ImageFolder tree: ``(class, file, ink, "")`` per usable image, or
-    ``(class, file, None, why)`` per file skipped.
-
-    Every image goes through :func:`engine.read_image`, as Ctrl+O's do (dark-on-light and
-    light-on-dark both work). Not images, unreadable or truncated files, images of more
-    than ``max_pixels`` and pictures with no ink are skipped, one sentence each; so are
-    loose files beside the class folders and folders whose name cannot be a class.
-    Hidden files and folders are ignored. Classes come in sorted folder order.
-    """
-    source = Path(source)
-    if not source.is_dir():
-        raise DataSetError(f"{source}: not a folder")
-    for entry in sorted(source.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if not entry.is_dir():
-            yield "", entry, None, f"{entry.name}: not inside a class folder"
-            continue
-        try:
-            name = check_name(entry.name)
-        except DataSetError as exc:
-            yield "", entry, None, f"{entry.name}/: {exc}"
-            continue
-        for path in sorted(entry.rglob("*")):
-            rel = path.relative_to(source)
-            if path.is_dir() or any(part.startswith(".") for part in rel.parts):
-                continue
-            try:
-                ink = read_image(path, max_pixels=max_pixels)
-            except ImageError as exc:
-                yield name, path, None, str(exc).replace(str(source) + os.sep, "")
-                continue
-            except (OSError, ValueError) as exc:
-                yield name, path, None, f"{rel}: {exc}"
-                continue
-            if not (ink > INK).any():
-                yield name, path, None, f"{rel}: no ink in the picture"
-                continue
-            yield name, path, ink, ""
-
-
-def read_folder(source: str | Path, max_pixels: int = MAX_PIXELS
-                ) -> tuple[list[np.ndarray], np.ndarray, list[str], list[str]]:
-    """An ImageFolder tree in memory, for training from the command line.
-
-    Returns (drawings, labels, classes, skipped messages); see :func:`scan_folder`.
-    Writes nothing.
-    """
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    classes: list[str] = []
-    skipped: list[str] = []
-    for name, _path, ink, skip in scan_folder(source, max_pixels):
-        if ink is None:
-            skipped.append(skip)
-            continue
-        if name not in classes:
-            classes.append(name)
-        images.append(ink)
-        labels.append(classes.index(name))
-    return images, np.array(labels, np.int64), classes, skipped
 
 
 def _mkdir(folder: Path) -> None:

@@ -22,14 +22,8 @@ from safetensors.torch import save as save_safetensors
 from torch import nn
 
 from engine.errors import WeightsError
+from engine.spec import MAX_ABS_WEIGHT
 from engine.storage.files import display, stat_problem, write_bytes_atomic
-
-# No weight of a working ConvPad network comes near this: the largest shipped one is
-# 0.54 (digits conv1). The bound also keeps every forward pass finite in float32: with
-# all weights and biases ≤ 1e4 in magnitude and inputs in [-1, 1], the deepest network
-# (digits: fan-ins 9, 288, 1600, 1024) can reach at most ~5e25, far below float32's 3.4e38.
-# A file past it is corrupt or mis-scaled (×1e30), and would give NaN on every drawing.
-MAX_ABS_WEIGHT = 1e4
 
 # A weight file holds the tensors plus a JSON header of ~100 bytes per tensor; anything
 # this much bigger than the tensors is not a weight file of this model, and is refused

@@ -128,7 +128,7 @@ def _click_cell(qtbot, view, key: str, r: int, c: int) -> None:
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
 
 
-@pytest.mark.parametrize("bad", ["abc", "nan", "inf", "1e7", ""])
+@pytest.mark.parametrize("bad", ["abc", "nan", "inf", "1e5", ""])
 def test_a_typed_bad_value_is_refused_inline_and_the_cell_kept(qtbot, panel, bad: str) -> None:
     panel.go(1)
     page = panel.page

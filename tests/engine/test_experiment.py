@@ -217,7 +217,7 @@ def test_replay_skips_damaged_rows_and_missing_drawings_saying_which(tmp_path, d
     ]
     done, skipped = replay(exp, digits)
     assert [r.row.png for r in done] == [good[0].png]
-    assert len(skipped) == 1 and skipped[0].startswith(f"{good[2].png}: ")
+    assert len(skipped) == 1 and skipped[0].startswith(f"line 5: {good[2].png}: ")
     # Recording on keeps the damaged lines as they were and adds the new row after them.
     Recorder(tmp_path).record(digit_canvas(1), digits)
     assert (tmp_path / INDEX).read_text().splitlines()[1] == '{"time": "2026-11-28T10:00:00'

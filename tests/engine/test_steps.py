@@ -325,14 +325,14 @@ def test_editing_a_lesson_cell_keeps_the_original() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["abc", "", "nan", "NaN", "inf", "-inf", "1e7", "-2000000", "1..2"])
+    "text", ["abc", "", "nan", "NaN", "inf", "-inf", "1e5", "-20000", "1..2"])
 def test_bad_typed_values_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_value(text)
 
 
 def test_good_typed_values_are_read() -> None:
-    assert parse_value(" −3 ") == -3 and parse_value("0,5") == 0.5 and parse_value("1e6") == 1e6
+    assert parse_value(" −3 ") == -3 and parse_value("0,5") == 0.5 and parse_value("1e4") == 1e4
 
 
 # ----- your own features ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from PIL import Image
 
 from engine import CardError, DataSetError, DataStore, load_model, model_spec, train_model
 from engine.errors import WriteError
-from engine.storage.datasets import read_folder
+from engine.storage.folders import read_folder
 from engine.training.custom import config_for, example_drawings
 
 ROOT = Path(__file__).resolve().parents[2]
