@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start full screen with large type (classroom projector)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{classify,evaluate,train,sweep}")
+    sub = parser.add_subparsers(dest="command", metavar="{classify,evaluate,train,sweep,explain}")
     add_subcommands(sub)
     return parser
 
