@@ -127,6 +127,9 @@ class MainWindow(Commands, QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(widget)
+        # As wide as the panel needs (no control is cut off), never wider than a third of
+        # a 720p screen would allow.
+        scroll.setMinimumWidth(min(widget.minimumSizeHint().width() + 24, 640))
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(scroll)

@@ -292,9 +292,10 @@ class Model:
         ``folder`` defaults to a new folder under the user data folder's ``models/``;
         ``title`` (what a picker shows) defaults to the model's own.
         The shipped resources are never written (``convpad train`` rebuilds them). The
-        pair is written atomically (:func:`engine.storage.cards.write_pair`); the model
-        is then named by its card, so ``load_model(m.name)`` — or ``convpad --model``,
-        *Open model* — reopens it.
+        pair is written atomically (:func:`engine.storage.cards.write_pair`) and checked
+        by reading it back; ``load_model(card)`` — or ``convpad --model``, *Open model* —
+        opens it. This model itself is unchanged (it may be the live one, shown
+        everywhere: its name changes only by opening the saved one).
         """
         from engine.storage.cards import card_fields, read_card, write_pair
         from engine.storage.paths import new_model_folder
@@ -311,11 +312,7 @@ class Model:
             fields["base"] = self.spec.name if self.spec.name in MODELS else self.spec.title
         if title is not None:
             fields["title"] = title
-        card = read_card(write_pair(weights_bytes(self.module), folder, fields))
-        self.spec, self.card, self.weights_path, self.edited = (
-            card.spec, card.made, card.weights, ())
-        self._weights_sha256 = card.fields["weights_sha256"]
-        return card.path
+        return read_card(write_pair(weights_bytes(self.module), folder, fields)).path
 
 
 def _inside(folder: Path, root: Path) -> bool:

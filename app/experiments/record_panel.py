@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -98,7 +99,9 @@ class RecordControls(QWidget):
             button = QToolButton()
             button.setObjectName(name.name.replace("act_", "button_"))
             button.setDefaultAction(self.actions_[name.name])
-            grid.addWidget(button, i // 3, i % 3)
+            # Never narrower than its text, whatever the font: the dock grows instead.
+            button.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+            grid.addWidget(button, i // 2, i % 2)  # two a row: they fit a 720p dock
         self.label = QLineEdit()
         self.label.setObjectName("record_label")
         self.label.setPlaceholderText("label (optional): what it should be, e.g. 7")

@@ -27,6 +27,7 @@ class VotesPanel(LayerPanel):
     def __init__(self, layer, classes: list[str], parent=None) -> None:
         super().__init__(layer.name, "each feature value votes for X and for O", parent)
         self.classes = list(classes)
+        self._source = layer.weights  # the record's array: a new one means new weights
         self.weights = np.asarray(layer.weights, np.float32)  # (classes, features)
         k, n = self.weights.shape
         self.rows = 3 if n % 3 == 0 else 1
@@ -58,6 +59,11 @@ class VotesPanel(LayerPanel):
         self.set_help("Each value times its vote weight; the bars are the summed votes.")
 
     def show_layer(self, layer, previous=None) -> None:
+        if layer.weights is not None and layer.weights is not self._source:
+            # Other vote weights (an edited model, a checkpoint): the products follow them.
+            self._source = layer.weights
+            self.weights = np.asarray(layer.weights, np.float32)
+            self.wmax = float(np.abs(self.weights).max()) or 1.0
         values = np.asarray(previous.output if previous is not None else np.zeros(
             self.weights.shape[1]), np.float32).reshape(-1)
         self.raw[0] = values

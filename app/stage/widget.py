@@ -77,6 +77,7 @@ class Stage(QWidget):
         self._trace = None
         self._blank = True
         self._structure: tuple | None = None
+        self._weights: tuple = ()  # the weight arrays the stages were built from
         self._stages: list[StageBase] = []
         self._index = 0
         self._page = 0
@@ -96,11 +97,22 @@ class Stage(QWidget):
 
     # ===== public API =================================================================
     def set_trace(self, trace, blank: bool) -> None:
-        """Show ``trace`` (an engine Trace); ``blank`` for an empty canvas (no activity)."""
+        """Show ``trace`` (an engine Trace); ``blank`` for an empty canvas (no activity).
+
+        Another network rebuilds the stages; other weights of the same network (features
+        a student edited, a training checkpoint) rebuild them too but keep the step,
+        the page and the chosen channels, so the stage never shows weights that are not
+        the live model's.
+        """
         s = structure(trace)
         self._trace, self._blank = trace, bool(blank)
+        weights = tuple(id(lay.weights) for lay in trace.layers)
         if s != self._structure:
             self._rebuild(trace, s)
+        elif weights != self._weights:
+            self._stages = build_stages(trace)
+            self._layout_stages()
+        self._weights = weights
         self.view.update()
 
     def stage_titles(self) -> list[str]:

@@ -115,6 +115,8 @@ def _train(job, read, out: Path, sample, options) -> tuple[object, str, str]:
     try:
         card = str(model.save(out))
     except engine.ConvPadError as exc:  # a read-only or full disk (WriteError)
-        card = ""
-        message = f"{message + '. ' if message else ''}The model was not saved: {exc}"
-    return model, card, message
+        return model, "", f"{message + '. ' if message else ''}The model was not saved: {exc}"
+    # What is offered and made live is what was saved, opened as any saved model is.
+    saved = engine.load_model(card, device=str(model.device))
+    saved.stopped, saved.history = model.stopped, model.history
+    return saved, card, message

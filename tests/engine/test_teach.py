@@ -93,7 +93,7 @@ def test_the_network_is_the_xo_family_sized_to_the_classes(trained) -> None:
 def test_saved_model_reloads_from_its_card_or_its_folder(trained, drawings) -> None:
     model, _, card = trained
     (images, _, _), _ = drawings
-    assert card.name == "model.json" and model.name == str(card)
+    assert card.name == "model.json" and model.name == "my X/O/4/7"  # saving changes nothing
     files = sorted(p.name for p in card.parent.iterdir())
     assert len(files) == 2 and files[0].startswith("model-") and files[0].endswith(".safetensors")
     data = json.loads(card.read_text())
@@ -107,7 +107,7 @@ def test_saved_model_reloads_from_its_card_or_its_folder(trained, drawings) -> N
         assert again.classes == CLASSES and again.spec.title == "my X/O/4/7"
         for im in images[:4]:
             np.testing.assert_allclose(again.predict(im), model.predict(im), atol=1e-6)
-    assert load_model(model.name, device="cpu").card["best_epoch"] == model.card["best_epoch"]
+    assert load_model(card, device="cpu").card["best_epoch"] == model.card["best_epoch"]
 
 
 def _copy_model(card: Path, to: Path) -> Path:
