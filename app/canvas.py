@@ -267,6 +267,10 @@ class Canvas(QWidget):
         event.accept()
 
     # ----- display --------------------------------------------------------------------
+    def drawing_rect(self) -> QRectF:
+        """Where the square drawing is shown inside the widget (the rest is margin)."""
+        return self._target()
+
     def _target(self) -> QRectF:
         """The square of the widget the raster is shown in (centred, as large as fits)."""
         side = max(1, min(self.width(), self.height()))

@@ -177,7 +177,10 @@ class Presentation(QObject):
         else:
             for dock in self._docks_open:
                 dock.show()
-        w.body.setStretch(1, 7 if on else 5)  # the stage takes more of the width
+        # On the stage the canvas is half the screen's height (the room watches the pen),
+        # and the stage takes the rest of the width.
+        w.body.setStretch(0, 3 if on else 2)
+        w.body.setStretch(1, 7 if on else 5)
         w.views.show_view(w.views.stage if on else w.views.deck)
         (self.keys.install if on else self.keys.remove)()
         self.blackout.set_on(False)
