@@ -82,6 +82,26 @@ def palette(look: dict) -> QPalette:
 
 NOTICE_BG, NOTICE_TEXT = "#ffd24d", "#000000"
 
+#: One colour per class for curves on a black plot: Paul Tol's "light" scheme, made to be
+#: told apart with any colour vision, every colour at least 4.5:1 against black (WCAG's
+#: bar for text). It has nine; a tenth class repeats the first, dashed. A colour alone
+#: never names a class: each curve is also labelled where it ends.
+CLASS_COLOURS_ON_DARK = ("#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99",
+                         "#BBCC33", "#AAAA00", "#DDDDDD")
+
+
+def luminance(colour: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    rgb = [int(colour.lstrip("#")[k:k + 2], 16) / 255 for k in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG contrast ratio of two ``#rrggbb`` colours (1 … 21)."""
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
 
 # ----- the stage's and the step-through's colours and type --------------------------------
 
@@ -144,6 +164,18 @@ def text_width(text: str, px: int, bold: bool = True) -> float:
     if w is None:
         w = cache[text] = metrics(px, bold).horizontalAdvance(text)
     return w
+
+
+def give_room(widget, px: float, texts: tuple[str, ...] = ()) -> None:
+    """Size a button or picker for type ``px`` high: Qt's padding is fixed in pixels, so
+    a projector's 48 px labels in it run into their neighbours. ``texts`` are the other
+    labels it may show (Play/Pause), so it keeps one width."""
+    fm = widget.fontMetrics()
+    text = getattr(widget, "text", lambda: "")() if hasattr(widget, "text") else ""
+    widest = max((fm.horizontalAdvance(t) for t in (text, *texts)), default=0)
+    if widest:
+        widget.setMinimumWidth(widest + round(px * 1.2))
+    widget.setMinimumHeight(round(px * 1.8))
 
 
 def line_height(px: int, bold: bool = True) -> float:

@@ -4,6 +4,15 @@ The lecture prints 7/9 as 0.77: values are **cut**, not rounded, to their decima
 ConvPad's tables read exactly like the slides' (0.77, −0.11 …). A negative value gets a
 real minus sign (U+2212), as wide as a digit, where a hyphen is a dot from the back of a
 room; a value that cuts to zero is "0.00", never "−0.00". No Qt here.
+
+Two more conventions every view keeps:
+
+- maps, features, filters, units, rows and columns are counted **from 1** wherever a
+  person reads them ("map 1" is the first map on the desk, the stage and the
+  step-through alike);
+- the toy's weights are the lecture's ±1 features with the match divided by 9. A view
+  says so once, in both forms (:func:`matching_words`: "±1 ÷ 9 = ±0.11"), and then
+  prints the ±1 form only.
 """
 
 from __future__ import annotations
@@ -13,6 +22,11 @@ import math
 import numpy as np
 
 MINUS = "\u2212"
+
+
+def matching_words(n: int) -> str:
+    """The lecture's form of a ±1/n weight and its decimal, together: "±1 ÷ 9 = ±0.11"."""
+    return f"±1 ÷ {n} = ±{value_text(1.0 / n)}"
 
 
 def value_text(v: float, decimals: int = 2) -> str:

@@ -74,6 +74,9 @@ class Trace:
     layers: list[Layer]
     probabilities: np.ndarray
     classes: list[str] = field(default_factory=list)
+    #: True for B − A (:func:`difference`): its probabilities are signed changes, and a
+    #: view draws them around a zero line rather than on a 0–100 % axis.
+    difference: bool = False
 
     @property
     def prediction(self) -> str:
@@ -100,7 +103,7 @@ def difference(b: Trace, a: Trace) -> Trace:
         raise ConvPadError("cannot subtract traces of different networks: pin A again")
     layers = [Layer(lb.name, lb.kind, lb.output - la.output, lb.weights, lb.bias,
                     lb.receptive_field) for la, lb in zip(a.layers, b.layers, strict=True)]
-    return Trace(layers, b.probabilities - a.probabilities, list(b.classes))
+    return Trace(layers, b.probabilities - a.probabilities, list(b.classes), difference=True)
 
 
 def layer_kind(module: nn.Module) -> str:

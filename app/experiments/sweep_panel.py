@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from app.look import CLASS_COLOURS_ON_DARK
 from app.panels.items import FastImageItem
 from app.workers import Worker
 from engine.experiments import Sweep, sweep
@@ -34,6 +35,8 @@ CENTRED_NOTE = (
 )
 AS_DRAWN_NOTE = "As drawn: the network sees the canvas whole, so a shift moves its input."
 
+PLOT_BACKGROUND = "#000000"
+LABEL_ROOM = 0.16  # of each curve plot's width, right of the last point: the class labels
 WORKER_NICE = 10
 # Python hands the GIL between threads every 5 ms by default: with a sweep running,
 # the GUI thread could wait that long at each of the many points a pen event takes the
@@ -60,6 +63,26 @@ class SweepRunner(Worker):
 
 def _sweep(job, model, raster: np.ndarray, mode: str):
     return sweep(model, raster, input=mode, invert=False, stop=job.stale)
+
+
+def spread(targets: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarray:
+    """Positions as near ``targets`` as can be with at least ``gap`` between neighbours,
+    inside ``[lo, hi]`` (squeezed evenly when they cannot all fit): labels that would
+    sit on one another are pushed apart, keeping their order."""
+    order = np.argsort(targets, kind="stable")
+    t = np.clip(targets[order].astype(np.float64), lo, hi)
+    n = len(t)
+    gap = min(gap, (hi - lo) / max(n - 1, 1))
+    p = t.copy()
+    for k in range(1, n):  # push down
+        p[k] = max(p[k], p[k - 1] + gap)
+    if n and p[-1] > hi:  # then back up from the bottom
+        p[-1] = hi
+        for k in range(n - 2, -1, -1):
+            p[k] = min(p[k], p[k + 1] - gap)
+    out = np.empty(n)
+    out[order] = p
+    return out
 
 
 def _plot(title: str, bottom: str) -> pg.PlotItem:
@@ -105,17 +128,21 @@ class SweepPanel(QWidget):
         self.note.setWordWrap(True)
         layout.addWidget(self.note)
         self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground(PLOT_BACKGROUND)
         self.view.setObjectName("sweep_plots")
         self.view.setMinimumHeight(420)
         layout.addWidget(self.view, 1)
 
         self.rotation = _plot("probability vs rotation (click: turn the drawing)", "degrees")
-        self.rotation.setXRange(-180, 180, padding=0.02)
         self.rotation.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)]])
-        self.rotation.setYRange(0, 1.3, padding=0.02)  # room for the legend above 1
         self.scale = _plot("probability vs scale (click: resize)", "× size")
-        self.scale.setXRange(0.3, 2.0, padding=0.02)
-        self.scale.setYRange(0, 1, padding=0.02)
+        # Each curve is labelled where it ends, in a margin right of the last point.
+        for plot, (lo, hi), ticks in ((self.rotation, (-180, 180), (-180, -90, 0, 90, 180)),
+                                      (self.scale, (0.3, 2.0), (0.5, 1, 1.5, 2))):
+            plot.setXRange(lo, hi + LABEL_ROOM * (hi - lo), padding=0.02)
+            plot.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in ticks]])  # none in it
+            plot.setYRange(0, 1, padding=0.04)
+            plot.vb.sigResized.connect(self._place_labels)
         self.shift = _plot("winner's probability vs shift (click: move)", "dx (input pixels)")
         self.shift.setLabel("left", "dy")
         self.shift.invertY(True)  # +dy is down, as on the canvas
@@ -133,10 +160,9 @@ class SweepPanel(QWidget):
         self.origin = pg.ScatterPlotItem([0], [0], symbol="+", size=14,
                                          pen=pg.mkPen("w", width=2), brush=None)
         self.shift.addItem(self.origin)
-        self.legend = self.rotation.addLegend(offset=(4, 2), labelTextSize="8pt",
-                                              colCount=5, verSpacing=-6)
         self.rotation_curves: list[pg.PlotDataItem] = []
         self.scale_curves: list[pg.PlotDataItem] = []
+        self.labels: dict[str, list[pg.TextItem]] = {"rotation": [], "scale": []}
         self.view.scene().sigMouseClicked.connect(self._on_click)
         self.set_mode("centred")
 
@@ -189,6 +215,8 @@ class SweepPanel(QWidget):
         self.sweep = None
         for curve in (*self.rotation_curves, *self.scale_curves):
             curve.setData([], [])
+        for label in (*self.labels["rotation"], *self.labels["scale"]):
+            label.setVisible(False)
         self.heat.clear()
         self.status.setText(text)
 
@@ -199,7 +227,16 @@ class SweepPanel(QWidget):
             self.rotation.removeItem(curve)
         for curve in self.scale_curves:
             self.scale.removeItem(curve)
-        self.legend.clear()
+        for plot, key in ((self.rotation, "rotation"), (self.scale, "scale")):
+            for label in self.labels[key]:
+                plot.removeItem(label)
+            self.labels[key] = [pg.TextItem(anchor=(0, 0.5)) for _ in range(n)]
+            font = QFont(self.font())
+            font.setBold(True)
+            font.setPointSizeF(font.pointSizeF() * 1.15)
+            for label in self.labels[key]:
+                label.setFont(font)
+                plot.addItem(label, ignoreBounds=True)
         self.rotation_curves = [self.rotation.plot(connect="finite") for _ in range(n)]
         self.scale_curves = [self.scale.plot(connect="finite") for _ in range(n)]
 
@@ -208,16 +245,22 @@ class SweepPanel(QWidget):
         self.sweep = s
         n = len(s.classes)
         self._curves(n)
-        self.legend.clear()
         w = s.winner
         for i, name in enumerate(s.classes):
             # One-pixel lines for the losers: Qt draws those on its fast path, while
             # every wider line goes through its stroker (1.5 px lines cost 1.1 ms of each
             # repaint of this panel); the winner stays thick.
-            pen = pg.mkPen(pg.intColor(i, hues=max(n, 3)), width=3 if i == w else 1)
+            colour = self.colour(i)
+            dashed = i >= len(CLASS_COLOURS_ON_DARK)
+            pen = pg.mkPen(colour, width=3 if i == w else 1,
+                           style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
             self.rotation_curves[i].setData(s.degrees, s.rotation[:, i], pen=pen)
             self.scale_curves[i].setData(s.factors, s.scale[:, i], pen=pen)
-            self.legend.addItem(self.rotation_curves[i], name)
+            for key in ("rotation", "scale"):
+                label = self.labels[key][i]
+                label.setText(name, color=colour)
+                label.setVisible(True)
+        self._place_labels()
         self.heat.setImage(np.nan_to_num(s.shift[:, :, w]), autoLevels=False, levels=(0, 1))
         lo, hi = float(s.shifts.min()), float(s.shifts.max())
         self.heat.setRect(QRectF(lo - 0.5, lo - 0.5, hi - lo + 1, hi - lo + 1))
@@ -227,8 +270,44 @@ class SweepPanel(QWidget):
         p = s.probabilities[w]
         self.status.setText(
             f"{s.model}, {s.input}: {s.classes[w]} {p:.0%} as drawn. Thick line: "
-            f"{s.classes[w]}; each other class has its own colour.")
+            f"{s.classes[w]}; each curve is named where it ends.")
         self.shown_sweep.emit(s)
+
+    @staticmethod
+    def colour(i: int) -> str:
+        """Class ``i``'s curve colour (see :data:`app.look.CLASS_COLOURS_ON_DARK`)."""
+        return CLASS_COLOURS_ON_DARK[i % len(CLASS_COLOURS_ON_DARK)]
+
+    def _place_labels(self, *_: object) -> None:
+        """Put each class's name just right of its curve's last point, nudged apart
+        vertically (in screen pixels) so that no two names overlap."""
+        s = self.sweep
+        if s is None:
+            return
+        for key, plot, x, ys in (("rotation", self.rotation, s.degrees, s.rotation),
+                                 ("scale", self.scale, s.factors, s.scale)):
+            labels = self.labels[key]
+            if not labels or not len(x):
+                continue
+            vb = plot.vb
+            ends = np.nan_to_num(ys[-1].astype(np.float64))
+            pixels = np.array([vb.mapViewToScene(QPointF(float(x[-1]), float(v))).y()
+                               for v in ends])
+            height = max(label.boundingRect().height() for label in labels) * 0.8
+            width = max(label.boundingRect().width() for label in labels)
+            box = vb.sceneBoundingRect()
+            lo, hi = box.top() + height / 2, box.bottom() - height / 2
+            # Names that cannot all stand in one column (ten digits in a short plot)
+            # take more, side by side, each still spread apart.
+            cols = max(1, int(np.ceil(len(labels) * height / max(hi - lo + height, 1.0))))
+            order = np.argsort(pixels, kind="stable")
+            per_px = vb.mapSceneToView(QPointF(1, 0)).x() - vb.mapSceneToView(QPointF(0, 0)).x()
+            for j in range(cols):
+                mine = order[j::cols]
+                placed = spread(pixels[mine], height, lo, hi)
+                for k, py in zip(mine, placed, strict=True):
+                    y = vb.mapSceneToView(QPointF(0, float(py))).y()
+                    labels[k].setPos(float(x[-1]) + (6 + j * (width + 2)) * per_px, y)
 
     # ----- clicks ---------------------------------------------------------------------
     def step_at(self, plot: pg.PlotItem, x: float, y: float) -> dict[str, Any] | None:

@@ -206,6 +206,9 @@ class LayerPanel(QFrame):
         return self.limit
 
     # ----- what subclasses provide ----------------------------------------------------
+    def set_difference(self, on: bool) -> None:
+        """Compare's B − A is showing (``on``): a panel whose axis assumes values of one
+        sign (probabilities) switches to a signed one. Maps are drawn diverging anyway."""
     def show_layer(self, layer, previous=None) -> None:
         """Draw ``layer``'s current output (``previous`` is the layer that fed it)."""
         raise NotImplementedError
@@ -225,14 +228,14 @@ class LayerPanel(QFrame):
 
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
         """The readout for one cell."""
-        return f"{self.name}: tile {tile}, row {row}, col {col}: {value:+.3f}"
+        return f"{self.name}: tile {tile + 1}, row {row + 1}, col {col + 1}: {value:+.3f}"
 
     def input_window(self, tile: int, row: int, col: int) -> Window | None:
         """The input rows/cols this cell sees (None when it has no receptive field)."""
         return None
 
     def tile_title(self, tile: int) -> str:
-        return f"{self.name} #{tile}"
+        return f"{self.name} #{tile + 1}"
 
     def channels(self) -> int:
         """How many channels this panel shows (0: it has none to follow)."""

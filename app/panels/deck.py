@@ -99,7 +99,9 @@ class _Page(QWidget):
     def show_trace(self, trace, blank: bool) -> None:
         layers = trace.layers
         index = {layer.name: i for i, layer in enumerate(layers)}
+        difference = getattr(trace, "difference", False)
         for panel, name in self.panels:
+            panel.set_difference(difference)
             i = index[name]
             if blank:
                 panel.show_empty(layers[i])

@@ -34,7 +34,7 @@ class InputPanel(LayerPanel):
         return (-1.0, 1.0) if self.signed else (0.0, 1.0)
 
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
-        return f"input pixel row {row}, col {col}: {value:.2f}"
+        return f"input pixel row {row + 1}, col {col + 1}: {value:.2f}"
 
     def show_window(self, window: Window | None) -> None:
         """Outline the input cells a hovered map cell looks at (clipped to the input)."""

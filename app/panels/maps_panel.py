@@ -34,10 +34,10 @@ class MapsPanel(LayerPanel):
         self.draw_tiles(layer.output, (-lim, lim), DIVERGING_LUT)
 
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
-        return f"{self.name}, map {tile}, row {row}, col {col}: {value:+.3f}"
+        return f"{self.name}, map {tile + 1}, row {row + 1}, col {col + 1}: {value:+.3f}"
 
     def tile_title(self, tile: int) -> str:
-        return f"{self.name}, map {tile}"
+        return f"{self.name}, map {tile + 1}"
 
     def input_window(self, tile: int, row: int, col: int) -> Window | None:
         if self.field is None:

@@ -8,11 +8,21 @@ import numpy as np
 import pyqtgraph as pg
 
 from app.look import ACCENT, BAR
+from app.numbers import MINUS
 from app.panels.base import LayerPanel
+
+PERCENT_TICKS = [[(v, f"{int(v * 100)}%") for v in (0, 0.5, 1)]]
+#: B − A in percentage points, −100 … +100 around the zero line.
+POINT_TICKS = [[(-1.0, f"{MINUS}100"), (-0.5, f"{MINUS}50"), (0.0, "0"), (0.5, "+50"),
+                (1.0, "+100")]]
 
 
 class ProbabilitiesPanel(LayerPanel):
-    """Class probabilities (the softmax layer) as a bar chart on a fixed 0–100 % axis."""
+    """Class probabilities (the softmax layer) as a bar chart on a fixed 0–100 % axis.
+
+    With Compare's B − A showing, the bars are changes in percentage points on a signed
+    −100…+100 axis around a zero line: on the 0–100 % axis a negative bar disappears.
+    """
 
     def __init__(self, layer, classes: list[str], parent=None) -> None:
         super().__init__(layer.name, "the answer, as probabilities", parent)
@@ -27,7 +37,15 @@ class ProbabilitiesPanel(LayerPanel):
         self.plot.setYRange(0, 1.1, padding=0)  # room for the 100% label
         self.plot.setXRange(-0.6, n - 0.4, padding=0)
         self.plot.getAxis("bottom").setTicks([list(enumerate(self.classes))])
-        self.plot.getAxis("left").setTicks([[(v, f"{int(v * 100)}%") for v in (0, 0.5, 1)]])
+        self.plot.getAxis("left").setTicks(PERCENT_TICKS)
+        self.zero_line = pg.InfiniteLine(pos=0.0, angle=0, movable=False,
+                                         pen=pg.mkPen("#888888", width=2))
+        self.zero_line.setVisible(False)
+        self.plot.addItem(self.zero_line)
+        self.signed = False
+        # The plot's own size decides how many class names fit under it (the panel's
+        # resize comes before the plot has laid itself out).
+        self.plot.getViewBox().sigResized.connect(self._thin_labels)
         self.values = np.zeros(n, np.float32)
         self._bar, self._winner = pg.mkBrush(BAR), pg.mkBrush(ACCENT)  # made once, not per frame
         self.set_help("How sure the network is of each class (they add up to 100 %).")
@@ -51,7 +69,7 @@ class ProbabilitiesPanel(LayerPanel):
         offset = max(3, points // 2)
         self._tick_font = font
         self._thin_labels()
-        text = pg.QtGui.QFontMetrics(font).horizontalAdvance("100%")
+        text = pg.QtGui.QFontMetrics(font).horizontalAdvance(f"{MINUS}100%")
         self.plot.getAxis("left").setWidth(text + offset + 8)
         self.plot.getAxis("bottom").setHeight(int(points * 2.8))
 
@@ -59,7 +77,7 @@ class ProbabilitiesPanel(LayerPanel):
         super().resizeEvent(event)
         self._thin_labels()
 
-    def _thin_labels(self) -> None:
+    def _thin_labels(self, *_: object) -> None:
         """Label every k-th class when all of them would not fit side by side.
 
         pyqtgraph draws tick labels where they fall, so ten labels in a narrow panel
@@ -76,6 +94,17 @@ class ProbabilitiesPanel(LayerPanel):
         self.plot.getAxis("bottom").setTicks(
             [[(i, c) for i, c in enumerate(self.classes) if i % step == 0]])
 
+    def set_difference(self, on: bool) -> None:
+        if on == self.signed:
+            return
+        self.signed = on
+        self.plot.setYRange(-1.1 if on else 0, 1.1, padding=0)
+        self.plot.getAxis("left").setTicks(POINT_TICKS if on else PERCENT_TICKS)
+        self.zero_line.setVisible(on)
+        self.set_help("B − A: how many percentage points each class gained (up) or lost "
+                      "(down) from the pinned drawing A." if on else
+                      "How sure the network is of each class (they add up to 100 %).")
+
     def show_layer(self, layer, previous=None) -> None:
         self.show_probabilities(np.asarray(layer.output, np.float32))
 
@@ -88,7 +117,8 @@ class ProbabilitiesPanel(LayerPanel):
         self.values = np.zeros(n, np.float32) if p is None else np.asarray(p, np.float32)
         brushes = [self._bar] * n
         if p is not None:
-            brushes[int(np.argmax(self.values))] = self._winner
+            pick = np.abs(self.values) if self.signed else self.values
+            brushes[int(np.argmax(pick))] = self._winner
         self.bars.setOpts(height=self.values, brushes=brushes)
         self.frames += 1
 

@@ -29,13 +29,27 @@ class VectorPanel(LayerPanel):
         super().__init__(layer.name, words.replace("RELU", "ReLU"), parent)
         cols = n if n <= 16 else math.ceil(math.sqrt(n))
         self.set_mosaic(Mosaic(n, 1, 1, cols=cols, gap=0))
+        self.labels: list[pg.TextItem] = []
         if self.classes:
             self.box.setRange(QRectF(0, 0, n, 1.8), padding=0.02)
             for i, c in enumerate(self.classes):
                 label = pg.TextItem(c, anchor=(0.5, 0), color=(128, 128, 128))
                 label.setPos(i + 0.5, 1.05)
                 self.box.addItem(label)
+                self.labels.append(label)
+            self.box.sigResized.connect(self._thin_labels)
         self.set_help("One cell per unit. Red: positive, blue: negative, white: zero.")
+
+    def _thin_labels(self, *_: object) -> None:
+        """Name every k-th class when the names would not fit side by side under their
+        cells (ten names at 1280×720, or long names a class trained): never overlapping."""
+        if not self.labels:
+            return
+        one = self.box.mapViewToDevice(QRectF(0, 0, 1, 1)).boundingRect().width()
+        need = max(label.boundingRect().width() for label in self.labels) * 0.8 + 2
+        step = max(1, math.ceil(need / max(one, 1e-6)))
+        for i, label in enumerate(self.labels):
+            label.setVisible(i % step == 0)
 
     def show_layer(self, layer, previous=None) -> None:
         lim = self.grow_limit(layer.output)
@@ -45,7 +59,7 @@ class VectorPanel(LayerPanel):
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
         if self.classes:
             return f"{self.name}, score for {self.classes[tile]}: {value:+.3f}"
-        return f"{self.name}, unit {tile}: {value:+.3f}"
+        return f"{self.name}, unit {tile + 1}: {value:+.3f}"
 
     def tile_values(self, tile: int) -> np.ndarray | None:
         """A unit alone is one number: enlarge the whole layer instead."""

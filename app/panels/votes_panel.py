@@ -16,9 +16,8 @@ from app.look import ACCENT, BAR, DIVERGING_LUT
 from app.panels.base import LayerPanel
 from app.panels.mosaic import Mosaic
 
-BAR_X0 = 17.0
-BAR_LEN = 9.0
-LEFT, RIGHT = -7.0, BAR_X0 + BAR_LEN + 8.0  # room for the labels either side
+BAR_LEN = 9.0  # the longest bar, in mosaic cells
+GAP = 1.0  # between the values and the bars, in cells
 
 
 class VotesPanel(LayerPanel):
@@ -33,29 +32,36 @@ class VotesPanel(LayerPanel):
         self.rows = 3 if n % 3 == 0 else 1
         self.cols = n // self.rows
         self.set_mosaic(Mosaic(1 + k, self.rows, self.cols, cols=1, gap=1))
-        h, _ = self.mosaic.shape
-        self.box.setRange(QRectF(LEFT, -0.2, RIGHT - LEFT, h + 0.4), padding=0)
+        self.bar_x0 = self.cols + GAP
         self.wmax = float(np.abs(self.weights).max()) or 1.0
         self.raw = np.zeros((1 + k, n), np.float32)
         step = self.rows + 1
         names = ["values", *[f"→ {c}" for c in self.classes]]
         self.labels = []
         for g, text in enumerate(names):
-            label = pg.TextItem(text, anchor=(0, 0.5), color=(128, 128, 128))
-            label.setPos(LEFT + 0.1, g * step + self.rows / 2)
+            label = pg.TextItem(text, anchor=(1, 0.5), color=(128, 128, 128))
+            label.setPos(-0.2, g * step + self.rows / 2)
             self.box.addItem(label)
             self.labels.append(label)
         centres = np.array([(g + 1) * step + self.rows / 2 for g in range(k)], np.float32)
-        self.bars = pg.BarGraphItem(x0=BAR_X0, y=centres, height=self.rows * 0.8,
+        self.bars = pg.BarGraphItem(x0=self.bar_x0, y=centres, height=self.rows * 0.8,
                                     width=np.zeros(k), brush=BAR)
         self.box.addItem(self.bars)
         self.totals = []
         for g in range(k):
-            t = pg.TextItem("", anchor=(1, 0.5), color=(128, 128, 128))
-            t.setPos(RIGHT - 0.1, centres[g])
+            t = pg.TextItem("", anchor=(0, 0.5), color=(128, 128, 128))
+            t.setPos(self.bar_x0 + BAR_LEN + 0.2, centres[g])
             self.box.addItem(t)
             self.totals.append(t)
         self.votes = np.full(k, np.nan, np.float32)  # what the bars show (tests read it)
+        self.signed = False  # Compare's B − A: bars grow either way from a zero line
+        self.zero_line = pg.InfiniteLine(pos=self.bar_x0 + BAR_LEN / 2, angle=90,
+                                         pen=pg.mkPen("#888888", width=1))
+        self.zero_line.setVisible(False)
+        self.box.addItem(self.zero_line)
+        self.short = False
+        self.box.sigResized.connect(self._fit_labels)
+        self._fit_labels()
         self.set_help("Each value times its vote weight; the bars are the summed votes.")
 
     def show_layer(self, layer, previous=None) -> None:
@@ -76,17 +82,62 @@ class VotesPanel(LayerPanel):
         blank = previous is None
         votes = np.zeros(len(self.classes), np.float32) if blank else np.asarray(
             layer.output, np.float32)
-        if not np.array_equal(votes, self.votes):
+        self._show_votes(votes, blank)
+
+    def _show_votes(self, votes: np.ndarray, blank: bool, force: bool = False) -> None:
+        if force or not np.array_equal(votes, self.votes):
             self.votes = votes.copy()
-            win = -1 if blank else int(np.argmax(votes))
+            win = -1 if blank else int(np.argmax(np.abs(votes) if self.signed else votes))
             brushes = [pg.mkBrush(ACCENT if i == win else BAR) for i in range(len(votes))]
-            self.bars.setOpts(width=np.clip(votes, 0, None) * BAR_LEN, brushes=brushes)
+            if self.signed:  # B − A: from the middle, right for a gain, left for a loss
+                top = max(float(np.abs(votes).max()), 1e-9)
+                self.bars.setOpts(x0=self.bar_x0 + BAR_LEN / 2,
+                                  width=votes / max(top, 1.0) * BAR_LEN / 2, brushes=brushes)
+                for t, c, v in zip(self.totals, self.classes, votes):
+                    t.setText(f"{c} {v:+.2f}".replace("-", "\u2212"))
+                return
+            self.bars.setOpts(x0=self.bar_x0, width=np.clip(votes, 0, None) * BAR_LEN,
+                              brushes=brushes)
             # Each total with its share of all votes: how "X 0.74" becomes the headline's
             # "X 69%" (0.74 / (0.74 + 0.33)).
             total = float(votes.sum())
             for t, c, v in zip(self.totals, self.classes, votes):
-                share = f" = {v / total:.0%}" if total > 0 else ""
+                share = f" = {v / total:.0%}" if total > 0 and not self.short else ""
                 t.setText(f"{c} —" if blank else f"{c} {v:.2f}{share}")
+
+    def set_difference(self, on: bool) -> None:
+        if on != self.signed:
+            self.signed = on
+            self.zero_line.setVisible(on)
+            if not np.isnan(self.votes).any():
+                self._show_votes(self.votes, False, force=True)
+
+    def _fit_labels(self, *_: object) -> None:
+        """Frame the view so the names on the left and the totals on the right fit
+        beside the values and the bars at the panel's size in pixels.
+
+        The words are drawn at a fixed pixel size while the cells scale with the panel,
+        so margins fixed in cells put "X 0.74 = 69%" on top of its bar in a narrow panel.
+        """
+        w, h = self.box.width(), self.box.height()
+        if w <= 1 or h <= 1:
+            return
+        metrics = pg.QtGui.QFontMetricsF(self.labels[0].textItem.font())
+        pad = metrics.horizontalAdvance("  ")
+        left = max(metrics.horizontalAdvance(t.toPlainText()) for t in self.labels) + pad
+        right = max(metrics.horizontalAdvance(f"{c} 0.00 = 100%") for c in self.classes) + pad
+        # A narrow panel keeps the totals and drops their shares (the headline has them).
+        was_short, self.short = self.short, left + right > 0.5 * w
+        if self.short:
+            right = max(metrics.horizontalAdvance(f"{c} 0.00") for c in self.classes) + pad
+        core = self.bar_x0 + BAR_LEN
+        rows = self.mosaic.shape[0] + 0.4
+        words = left + right
+        # Cells per pixel: the width left after the words, or the height, whichever binds.
+        scale = min(max(w - words, w * 0.25) / core, h / rows)
+        self.box.setRange(QRectF(-left / scale, -0.2, core + words / scale, rows), padding=0)
+        if self.short != was_short and not np.isnan(self.votes).any():
+            self._show_votes(self.votes, self.votes.sum() == 0, force=True)
 
     def show_empty(self, layer) -> None:
         self.show_layer(layer, None)  # no values, no votes, no winner
@@ -103,14 +154,15 @@ class VotesPanel(LayerPanel):
         for item in (*self.labels, *self.totals):
             item.setColor(color)
             item.setFont(font)
+        self._fit_labels()
 
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
         i = row * self.cols + col
         v = self.raw[0, i]
         if tile == 0:
-            return f"feature value {i} (feature {row}): {v:.2f}"
+            return f"feature value {i + 1} (feature {row + 1}): {v:.2f}"
         c = self.classes[tile - 1]
-        return (f"value {i} votes for {c}: {v:.2f} × weight {self.weights[tile - 1, i]:.3f}"
+        return (f"value {i + 1} votes for {c}: {v:.2f} × weight {self.weights[tile - 1, i]:.3f}"
                 f" = {self.raw[tile, i]:.3f}")
 
     def tile_values(self, tile: int) -> np.ndarray | None:

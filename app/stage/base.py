@@ -68,6 +68,8 @@ class Frame:
     blank: bool
     selection: dict[str, int]
     limits: Limits = field(default_factory=Limits)
+    difference: bool = False  # B − A: probabilities are signed changes (points)
+    explanation: tuple | None = None  # (engine.explain.Explanation, drawing) or None
 
     def out(self, i: int) -> np.ndarray | None:
         """Layer ``i``'s output, or None on an empty canvas (nothing to show)."""

@@ -7,9 +7,10 @@ get a filter bank, a conv2 sum and one "ReLU and pooling" stage per block.
 
 from __future__ import annotations
 
+from app.stage.answer import AnswerStage, ExplainStage
 from app.stage.banks import ChainStage, FilterBankStage, KernelSumStage
 from app.stage.base import StageBase
-from app.stage.heads import AnswerStage, DenseStage, ProbabilityStage, ScoresStage, VotesStage
+from app.stage.heads import DenseStage, ProbabilityStage, ScoresStage, VotesStage
 from app.stage.maps import InputStage, MatchStage, is_small
 from app.stage.tables import PoolNumbersStage, ReluNumbersStage
 
@@ -80,4 +81,5 @@ def build_stages(trace) -> list[StageBase]:
             stages.append(ProbabilityStage(i, layers, classes))
         i += 1
     stages.append(AnswerStage(classes, votes=any(lay.kind == "votes" for lay in layers)))
+    stages.append(ExplainStage(classes))
     return stages

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF
 
 from app.look import Type, fit_px, line_height, text_width
 from app.numbers import percent_text as percent
-from app.numbers import score_text, value_text
+from app.numbers import score_text, signed_points, value_text
 from app.stage.base import NUMBER, ROW, Frame, StageBase, number_px, spread
 from app.stage.ink import Ink, Painted
 
@@ -125,12 +125,17 @@ class VotesStage(StageBase):
         vt = [_total(float(x)) for x in votes]
         shares = np.asarray(f.probabilities, np.float64)
         pct = [percent(float(p)) for p in shares]
-        win = int(np.argmax(votes))
+        win = int(np.argmax(np.abs(votes) if f.difference else votes))
         for k, cell in enumerate(self.total_cells):
             ink.text(cell, f"= {vt[k]}", t.label_px, align="left", role="number",
                      label=f"{self.name}[{k}]", value=float(votes[k]))
         for k, cell in enumerate(self.arith_cells):
-            ink.fit_text(cell, self._arith(vt, pct, k), self.arith_px,
+            # B − A: the shares' arithmetic does not hold for differences; say what moved.
+            lines = ((f"{self.classes[k]}: {score_text(float(votes[k]))} votes, "
+                      f"{signed_points(float(shares[k]))} points",
+                      f"{self.classes[k]}: {signed_points(float(shares[k]))} points")
+                     if f.difference else self._arith(vt, pct, k))
+            ink.fit_text(cell, lines, self.arith_px,
                          color=ink.look.accent if k == win else None)
 
 
@@ -311,6 +316,9 @@ class ProbabilityStage(_Columns):
     def paint(self, ink: Ink, f: Frame, page: int) -> None:
         p = f.out(self.i)
         win = -1 if p is None else int(np.argmax(p))
+        if f.difference:
+            self.paint_difference(ink, p)
+            return
         for k, (top, area, name) in enumerate(self.cols):
             hot = ink.look.accent if k == win else None
             ink.text(name, self.classes[k], self.name_px, color=hot)
@@ -324,55 +332,20 @@ class ProbabilityStage(_Columns):
             ink.text(top, percent(v), self.num_px, role="number", label=f"{self.name}[{k}]",
                      value=v, color=hot)
 
-
-class AnswerStage(StageBase):
-    """The network's answer in one word and one percentage, the runners-up below."""
-
-    short = "answer"
-    titles = ("The answer", "Answer")
-    subtitle = "the class with the largest share"
-
-    def __init__(self, classes: list[str], votes: bool = False) -> None:
-        super().__init__()
-        self.classes = list(classes)
-        self.what = "of the votes" if votes else "sure"
-
-    @property
-    def shape(self) -> str:
-        return ""
-
-    def layout(self, body: QRectF, t: Type) -> None:
-        super().layout(body, t)
-        g = t.gap
-        word = max(self.classes, key=len)
-        self.big_px = fit_px(word, body.width() * 0.45, body.height() * 0.55, 10_000)
-        self.pct_px = fit_px(f">99% {self.what}", body.width() * 0.45, body.height() * 0.25,
-                             10_000)
-        self.rest_px = max(t.min_px, min(t.title_px, t.label_px * 3 // 2))
-        bh, ph = line_height(self.big_px), line_height(self.pct_px)
-        rh = line_height(self.rest_px) * 1.2
-        self.rest_n = max(0, min(len(self.classes) - 1, 3,
-                                 int((body.height() - bh - 2 * g) // rh)))
-        top = body.center().y() - (bh + g + self.rest_n * rh) / 2
-        self.big = QRectF(body.center().x() - body.width() * 0.45 - g, top, body.width() * 0.45,
-                          bh)
-        self.pct = QRectF(body.center().x() + g, top + (bh - ph) / 2, body.width() * 0.45, ph)
-        self.rest = [QRectF(body.left(), top + bh + g + j * rh, body.width(), rh)
-                     for j in range(self.rest_n)]
-
-    def paint(self, ink: Ink, f: Frame, page: int) -> None:
-        if f.blank:
-            return
-        p = np.asarray(f.probabilities, np.float64)
-        order = np.argsort(-p, kind="stable")
-        win = int(order[0])
-        ink.text(self.big, self.classes[win], self.big_px, align="right", color=ink.look.accent,
-                 role="number", label="answer", value=float(p[win]))
-        ink.text(self.pct, f"{percent(float(p[win]))} {self.what}", self.pct_px, align="left",
-                 role="number", label="answer%", value=float(p[win]))
-        for j, cell in enumerate(self.rest):
-            k = int(order[j + 1])
-            ink.fit_text(cell, (f"then {self.classes[k]}: {percent(float(p[k]))}",),
-                         self.rest_px, color=ink.look.dim, role="number",
-                         label=f"runner-up[{j}]", value=float(p[k]))
-
+    def paint_difference(self, ink: Ink, d: np.ndarray | None) -> None:
+        """B − A: each class's change in points on a signed axis, −100 at the bottom of
+        its column, +100 at the top, around a zero line — a negative change is a bar
+        going down, where on a 0–100 % axis it would vanish."""
+        big = -1 if d is None else int(np.argmax(np.abs(d)))
+        for k, (top, area, name) in enumerate(self.cols):
+            hot = ink.look.accent if k == big else None
+            ink.text(name, self.classes[k], self.name_px, color=hot)
+            ink.p.setPen(ink.look.line)
+            mid = area.center().y()
+            ink.p.drawLine(QPointF(area.left(), mid), QPointF(area.right(), mid))
+            if d is None:
+                continue
+            v = float(d[k])
+            self.bar(ink, area, 0.5 * v, 0.5, hot or ink.look.bar)
+            ink.text(top, signed_points(v), self.num_px, role="number",
+                     label=f"{self.name}[{k}]", value=v, color=hot)

@@ -1,8 +1,11 @@
 """The pipeline strip: every stage as a box, arrows for the data flow, the current one lit.
 
-Clicking a box asks for that stage (``clicked``). The boxes share the width equally;
-a box's second line (the data's shape there) is secondary and gives way first, then
-the names give way to stage numbers — never to overlapping or cut text.
+Clicking a box asks for that stage (``clicked``). Each box is as wide as its own label
+needs and the spare width is shared out, so "fc1" does not take as much room as
+"ReLU+pool". A box's second line (the data's shape there) is secondary and gives way
+first; then a long name breaks onto two lines at its "+"; only on a strip too narrow
+for any of that do names give way to stage numbers — never to overlapping or cut text.
+A bare "1 … 9" beside a digit headline reads as digits, so numbers are the last resort.
 """
 
 from __future__ import annotations
@@ -13,6 +16,14 @@ from PySide6.QtWidgets import QWidget
 
 from app.look import DARK, Look, Type, line_height, text_width
 from app.stage.ink import Ink, Shown
+
+
+def split_name(name: str) -> tuple[str, ...]:
+    """A long step name on two lines: "ReLU+pool" → ("ReLU", "+pool"); short ones stay whole."""
+    if "+" in name:
+        head, tail = name.split("+", 1)
+        return head, "+" + tail
+    return (name,)
 
 
 class PipelineStrip(QWidget):
@@ -32,6 +43,8 @@ class PipelineStrip(QWidget):
         self.boxes: list[QRectF] = []
         self.shown: list[Shown] = []
         self._mode = "full"
+        self._pad = 0.0  # each box's room around its label (see _relayout)
+        self._arrow = 0.0  # the gap between boxes; too short for an arrowhead: a gap
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it paints every pixel
 
     @staticmethod
@@ -41,8 +54,10 @@ class PipelineStrip(QWidget):
         return int(lines + 3 * t.gap)
 
     def set_items(self, items: list[tuple[str, str]]) -> None:
-        """The boxes: one (name, shape) per stage."""
-        self._items = list(items)
+        """The boxes: one (name, shape) per stage. A shape that is a bare count ("10")
+        says what it counts: beside a digit headline a bare number reads as a digit."""
+        self._items = [(name, f"{shape} values" if shape.replace(",", "").isdigit() else shape)
+                       for name, shape in items]
         self._relayout()
         self.update()
 
@@ -64,18 +79,37 @@ class PipelineStrip(QWidget):
         self.boxes = []
         if not n:
             return
-        g = t.gap
-        arrow = max(2 * g, 1.2 * t.min_px)
-        w = (self.width() - 2 * g - (n - 1) * arrow) / n
-        h = self.height() - 2 * g
-        self.boxes = [QRectF(g + i * (w + arrow), g, w, h) for i in range(n)]
-        inner = w - g
-        px = t.min_px
-        if all(text_width(name, px) <= inner for name, _ in self._items):
-            shapes = not t.compact and all(text_width(s, px) <= inner for _, s in self._items)
-            self._mode = "full" if shapes else "names"
-        else:
-            self._mode = "numbers"
+        g, px = t.gap, t.min_px
+        names = [text_width(name, px) for name, _ in self._items]
+        shapes = [text_width(s, px) for _, s in self._items]
+        halves = [max(text_width(h, px) for h in split_name(name)) for name, _ in self._items]
+        ways = [("full", [max(a, b) for a, b in zip(names, shapes)]), ("names", names),
+                ("wrapped", halves)]
+        if t.compact:
+            ways = [ways[1]]
+        # Each way with long arrows, then short ones, then (tight) short arrows and half
+        # the padding, before a name gives way to a number.
+        spacing = [(max(2 * g, 1.2 * px), g), (g, g), (g / 2, g / 2)]
+        tries = [(mode, widths, arrow, pad) for mode, widths in ways for arrow, pad in spacing]
+        arrow, pad = g, g
+        self._mode, need = "numbers", [text_width(str(n), px)] * n
+        for mode, widths, length, padding in tries:
+            if sum(widths) + n * padding <= self.width() - 2 * g - (n - 1) * length:
+                self._mode, need, arrow, pad = mode, widths, length, padding
+                break
+        self._pad, self._arrow = pad, arrow
+        room = self.width() - 2 * g - (n - 1) * arrow
+        spare = max(0.0, (room - sum(need) - n * pad) / n)
+        x, h = g, self.height() - 2 * g
+        for width in need:
+            w = width + pad + spare
+            self.boxes.append(QRectF(x, g, w, h))
+            x += w + arrow
+
+    @property
+    def mode(self) -> str:
+        """How the labels fit: "full", "names", "wrapped" or (last resort) "numbers"."""
+        return self._mode
 
     def box_at(self, pos: QPointF) -> int:
         for i, box in enumerate(self.boxes):
@@ -108,16 +142,21 @@ class PipelineStrip(QWidget):
             p.drawRect(box)
             name, shape = self._items[i]
             color = look.on_accent if lit else look.text
-            inner = box.adjusted(t.gap / 2, 0, -t.gap / 2, 0)
+            inner = box.adjusted(self._pad / 2, 0, -self._pad / 2, 0)
             if self._mode == "full" and shape:
                 mid = box.center().y()
                 ink.text(QRectF(inner.left(), mid - lh, inner.width(), lh), name, px,
                          color=color)
                 ink.text(QRectF(inner.left(), mid, inner.width(), lh), shape, px, bold=False,
                          color=look.on_accent if lit else look.dim)
+            elif self._mode == "wrapped" and len(split_name(name)) == 2:
+                mid = box.center().y()
+                for k, half in enumerate(split_name(name)):
+                    ink.text(QRectF(inner.left(), mid - lh + k * lh, inner.width(), lh), half,
+                             px, color=color)
             else:
                 ink.text(inner, str(i + 1) if self._mode == "numbers" else name, px, color=color)
-            if i + 1 < len(self.boxes):
+            if i + 1 < len(self.boxes) and self._arrow >= t.gap:
                 y = box.center().y()
                 ink.arrow(QPointF(box.right() + 2, y), QPointF(self.boxes[i + 1].left() - 2, y),
                           look.text)

@@ -20,6 +20,8 @@ from app.stage.ink import Ink, Painted, Shown, shown_from
 from app.stage.strip import PipelineStrip
 
 DRAW_SOMETHING = "draw something — this step fills in as you draw"
+COMPARING = ("B − A: how much each number changed from the pinned drawing A "
+             "(probabilities in points)")
 
 
 class _View(QWidget):
@@ -76,6 +78,7 @@ class Stage(QWidget):
         self.setMinimumSize(640, 360)  # below this no page can hold a readable 7×7 table
         self._trace = None
         self._blank = True
+        self._explanation: tuple | None = None  # (Explanation, drawing): the Explain step
         self._structure: tuple | None = None
         self._weights: tuple = ()  # the weight arrays the stages were built from
         self._stages: list[StageBase] = []
@@ -114,6 +117,19 @@ class Stage(QWidget):
             self._layout_stages()
         self._weights = weights
         self.view.update()
+
+    def set_explanation(self, explanation, drawing) -> None:
+        """The Explain step's map (an ``engine.explain.Explanation`` of ``drawing``, the
+        canvas raster), or None while it is being computed or stale."""
+        self._explanation = None if explanation is None else (explanation, drawing)
+        if self.showing_explain:
+            self.view.update()
+
+    @property
+    def showing_explain(self) -> bool:
+        """Whether the Explain step is on screen (its map is wanted now)."""
+        return bool(self._stages) and self._stages[self._index].short == "explain" \
+            and self.isVisible()
 
     def stage_titles(self) -> list[str]:
         return [s.titles[0] for s in self._stages]
@@ -327,11 +343,15 @@ class Stage(QWidget):
         if self._blank:
             ink.fit_text(self._subtitle, (DRAW_SOMETHING, "draw something"), t.label_px,
                          align="left", color=look.accent)
+        elif getattr(self._trace, "difference", False):
+            ink.fit_text(self._subtitle, (COMPARING, "B − A: changes from the pinned A"),
+                         t.label_px, align="left", color=look.accent)
         elif not t.compact:
             ink.fit_text(self._subtitle, (stage.subtitle,), t.label_px, align="left",
                          color=look.dim, bold=False)
         frame = Frame(self._trace.layers, list(self._trace.classes),
-                      self._trace.probabilities, self._blank, self._selection, self._limits)
+                      self._trace.probabilities, self._blank, self._selection, self._limits,
+                      getattr(self._trace, "difference", False), self._explanation)
         stage.paint(ink, frame, self._page)
         return ink
 

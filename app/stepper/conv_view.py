@@ -16,7 +16,7 @@ import numpy as np
 from app.numbers import MINUS, decimals_for
 from app.numbers import value_text as number_text
 from app.stepper.grid import Grid, widest
-from app.stepper.paint import Lines, symbol
+from app.stepper.paint import Lines, fit, symbol
 from app.stepper.view import ShowView
 from engine.lecture import ConvSteps
 
@@ -107,8 +107,13 @@ class ConvView(ShowView):
             h = patch.block(m, look, base).h
             bottom = [patch.block(m, look, base), symbol("×", m, look, base, h),
                       kernel.block(m, look, base), symbol("=", m, look, base, h),
-                      products.block(m, look, base), lines.block(m, look, base)]
-            return [top, bottom]
+                      products.block(m, look, base)]
+            # The sums beside the products, or on a row of their own when that lets
+            # every number be bigger (conv2's many channels make the bottom row wide).
+            beside = [top, [*bottom, lines.block(m, look, base)]]
+            below = [top, bottom, [lines.block(m, look, base)]]
+            area, most = self.area(), max(12.0, self.height() / 14)
+            return max((beside, below), key=lambda r: fit(r, area.width(), area.height(), most))
 
         lines.accent = {len(lines.lines) - 1} if step.complete else set()
         return grids, rows

@@ -67,8 +67,13 @@ class FeaturesView(StepView):
         maps: list[Grid] = []
         if self.maps is not None:
             maps = [Grid(self.maps[k], f"map {k + 1} (÷ {self.divide})", 1.0, 2, template="-0.00",
-                         key=f"map{k}") for k in range(K)]
-            grids += maps
+                         key=f"map{k}", image_side=11 if k == self.selected else 8)
+                    for k in range(K)]
+            # Where not every map can carry its numbers (a desk dock), the selected
+            # feature's map keeps them — the lecture's table — and the others give theirs
+            # up first (choose_numbered drops the first of the largest).
+            grids += [g for k, g in enumerate(maps) if k != self.selected]
+            grids.append(maps[self.selected])
         note = Lines([self.answer or "Click a cell to flip it between +1 and −1."])
 
         def rows():

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.look import give_room
 from app.numbers import value_text as number_text
 from app.stepper.conv_view import ConvShow, ConvView
 from app.stepper.player import StepPlayer
@@ -105,6 +106,8 @@ class Page(QWidget):
             item = self.controls.itemAt(i).widget()
             if item is not None:
                 item.setFont(words)
+                if not isinstance(item, QLabel):
+                    give_room(item, px)
 
     def set_hint(self, text: str) -> None:
         self.hint = text

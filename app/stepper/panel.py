@@ -298,6 +298,10 @@ class StepperPanel(QWidget):
             w.setFont(font)
         for child in self.bar.findChildren(QWidget):
             child.setFont(font)
+        self.bar.set_room(chrome)
+        for w in (self.prev_button, self.next_button, self.page_picker):
+            look.give_room(w, chrome)
+        self.layout().itemAt(0).layout().setSpacing(max(4, round(chrome * 0.4)))
         for page in self.pages:
             page.view.desk = self.compact
             page.apply_fonts(chrome)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
+from app.look import give_room
+
 # Steps per second the speed slider offers; past 60 a tick advances several steps.
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 240.0)
 FRAME_MS = 16
@@ -100,9 +102,11 @@ class PlayerBar(QWidget):
         rows.setSpacing(2)
         row = QHBoxLayout()
         rows.addLayout(row)
+        self._rows = [rows, row]
         second = QHBoxLayout() if compact else row
         if compact:
             rows.addLayout(second)
+            self._rows.append(second)
         self.buttons: dict[str, QPushButton] = {}
         for key, text, tip in (
             ("restart", "Restart", "Back to the first step (Home)"),
@@ -141,6 +145,16 @@ class PlayerBar(QWidget):
         self.speed.valueChanged.connect(self._speed_changed)
         self.speed.setValue(SPEEDS.index(2.0))
         self._speed_changed(self.speed.value())
+
+    def set_room(self, px: float) -> None:
+        """Room for type ``px`` high: a projector's 48 px labels in buttons sized for 12
+        px ran into one another ("RestartBackPlay"), so padding and gaps grow with it."""
+        gap = max(4, round(px * 0.5))
+        for layout in self._rows:
+            layout.setSpacing(gap)
+        for key, b in self.buttons.items():
+            give_room(b, px, ("Play", "Pause") if key == "play" else ())
+        self.speed.setMinimumWidth(max(80, round(px * 5)))
 
     def _speed_changed(self, i: int) -> None:
         v = SPEEDS[i]

@@ -23,14 +23,20 @@ LEGIBLE_SHARE = 45  # numbers ≥ 1/45 of the screen height (issue #7's rule)
 
 
 def legible_px(widget: QWidget) -> float:
-    """The number size a projector needs for ``widget``'s screen, capped by the widget.
+    """The number size a projector needs for ``widget``'s window, capped by the widget.
 
-    Full screen that is 1/45 of the screen height (16 px at 720p, 24 at 1080p, 48 at 4K);
-    a small desk dock cannot reach that, and gets 1/32 of its own height (≥ 10 px).
+    Full screen that is 1/45 of the screen height (16 px at 720p, 24 at 1080p, 48 at 4K),
+    the same rule and the same reference as the stage's (its window's height, which full
+    screen is the screen's); a small desk dock cannot reach that, and gets 1/32 of its
+    own height (≥ 10 px).
     """
-    screen = widget.screen() or QGuiApplication.primaryScreen()
-    screen_h = screen.geometry().height() if screen else 1080
-    return max(10.0, min(screen_h / LEGIBLE_SHARE, widget.height() / 32))
+    window = widget.window()
+    if window is widget or window is None:
+        screen = widget.screen() or QGuiApplication.primaryScreen()
+        reference = screen.geometry().height() if screen else 1080
+    else:
+        reference = window.height()
+    return max(10.0, min(reference / LEGIBLE_SHARE, widget.height() / 32))
 
 
 class _Editor(QLineEdit):
@@ -123,6 +129,11 @@ class StepView(QWidget):
         self.number_px = f
         self._layout_cache = (f, placed, {g.key: g for g in grids if g.key})
         return self._layout_cache
+
+    def smallest_px(self) -> float:
+        """The smallest text this step paints: every title, caption and number is drawn
+        at the layout's ``f`` times a scale of at least 1, so it is ``number_px``."""
+        return self.number_px
 
     def resizeEvent(self, event) -> None:
         self._layout_cache = None

@@ -79,3 +79,74 @@ def test_b_minus_a_reaches_the_stage(qtbot, window):
     np.testing.assert_allclose(shown.layer("conv").output,
                                window.trace.layer("conv").output
                                - window.live.a_trace().layer("conv").output, atol=1e-6)
+
+
+def test_b_minus_a_probabilities_go_below_a_zero_line_on_desk_and_stage(qtbot, window):
+    """Issue #20.6: a negative difference on a 0–100 % axis disappears. X pinned, O drawn:
+    X loses points, O gains them; both are drawn around a zero line, on the desk (the
+    toy's votes; a softmax model's −100…+100 axis) and on the stage."""
+    window.action("act_pin").trigger()
+    window.canvas.set_grid(PRESETS["O"])
+    qtbot.waitUntil(lambda: window.live.latest is not None
+                    and window.live.latest[0].probabilities[1] > 0)
+    window.run_network_now()
+    shown = window.live.latest[0]
+    assert shown.difference
+    d = shown.probabilities
+    assert d[0] < 0 < d[1]  # X lost what O gained
+    # the desk: the toy's vote bars grow both ways from a zero line
+    votes = window.panel("votes")
+    assert votes.signed and votes.zero_line.isVisible()
+    widths = votes.bars.opts["width"]
+    assert widths[0] < 0 < widths[1]
+    assert votes.totals[0].toPlainText().startswith("X \u2212")
+    # the stage: the votes step says what moved, in signed points, and so does the answer
+    window.set_presentation(True)
+    stage = window.stage
+    texts = {}
+    for short in ("votes", "answer"):
+        stage.go(next(i for i, s in enumerate(stage._stages) if s.short == short))
+        stage.view.grab()
+        texts[short] = " ".join(s.text for s in stage.shown_texts())
+    assert "X: \u2212" in texts["votes"] and "points" in texts["votes"]
+    assert "/ (" not in texts["votes"]  # no share arithmetic on differences
+    assert "points" in texts["answer"] and "sure" not in texts["answer"]
+    assert "B − A" in " ".join(s.text for s in stage.shown_texts())
+    window.set_presentation(False)
+    window.action("act_compare_diff").trigger()  # off: B alone again
+    window.run_network_now()
+    assert not votes.signed and not votes.zero_line.isVisible()
+
+
+def test_a_softmax_model_s_b_minus_a_uses_a_signed_points_axis(qtbot):
+    w = app.create_main_window(model="xo")
+    qtbot.addWidget(w)
+    w.setFixedSize(1280, 800)
+    w.show()
+    qtbot.waitUntil(lambda: w.model is not None and w.model.name == "xo", timeout=LOAD_MS)
+    w.canvas.set_grid(PRESETS["X (lecture)"])
+    qtbot.waitUntil(lambda: w.trace is not None)
+    w.action("act_pin").trigger()
+    w.canvas.set_grid(PRESETS["O"])
+    qtbot.waitUntil(lambda: w.live.latest is not None and w.live.latest[0].difference
+                    and abs(w.live.latest[0].probabilities).max() > 0.05)
+    w.run_network_now()
+    d = w.live.latest[0].probabilities
+    panel = w.panel("softmax")
+    assert panel.signed and panel.zero_line.isVisible()
+    lo, hi = panel.plot.getViewBox().viewRange()[1]
+    assert lo <= -1.0 and hi >= 1.0
+    ticks = [t for _, t in panel.plot.getAxis("left")._tickLevels[0]]
+    assert ticks[0] == "\u2212100" and "0" in ticks and ticks[-1] == "+100"
+    np.testing.assert_allclose(panel.values, d, atol=1e-6)
+    assert (panel.values < 0).any()
+
+    # its stage draws the softmax step's bars around a zero line with signed numbers
+    w.set_presentation(True)
+    stage = w.stage
+    stage.go(next(i for i, s in enumerate(stage._stages) if s.short == "softmax"))
+    stage.view.grab()
+    numbers = [s.text for s in stage.shown_texts() if s.label and s.label.startswith("softmax[")]
+    assert len(numbers) == 2 and any(t.startswith("\u2212") for t in numbers)
+    assert any(t.startswith("+") for t in numbers)
+    w.set_presentation(False)

@@ -207,6 +207,42 @@ def test_the_sweep_panel_plots_the_engine_s_sweep_computed_off_the_gui_thread(
     assert "As drawn" in sweeper.panel.note.text()
 
 
+def test_sweep_curves_are_told_apart_on_black_and_named_where_they_end(
+    qtbot, sweeper, digits
+) -> None:
+    """Issue #20.8: colours with contrast ≥ 4.5:1 against the plots' background, and each
+    curve's class name at its right end, the names never on top of one another."""
+    from app.look import contrast_ratio
+
+    draw(qtbot, sweeper.canvas, seven())
+    with qtbot.waitSignal(sweeper.panel.shown_sweep, timeout=WAIT_MS) as sig:
+        sweeper.panel.schedule(digits, sweeper.canvas.raster(), "as-drawn")
+    s = sig.args[0]
+    panel = sweeper.panel
+    qtbot.wait(50)
+    background = panel.view.backgroundBrush().color().name()
+    seen = set()
+    for i, curve in enumerate(panel.rotation_curves):
+        colour = curve.opts["pen"].color().name()
+        assert contrast_ratio(colour, background) >= 4.5, (i, colour, background)
+        seen.add((colour, curve.opts["pen"].style()))
+    assert len(seen) == len(s.classes)  # no two classes drawn alike
+    for key, plot, x in (("rotation", panel.rotation, s.degrees),
+                         ("scale", panel.scale, s.factors)):
+        labels = panel.labels[key]
+        assert [label.toPlainText() for label in labels] == list(s.classes)
+        rects = []
+        for i, label in enumerate(labels):
+            assert label.isVisible()
+            assert label.color.name() == panel.rotation_curves[i].opts["pen"].color().name()
+            assert label.pos().x() > x[-1]  # right of the curve's end
+            rects.append(label.sceneBoundingRect())
+            assert plot.vb.sceneBoundingRect().adjusted(-2, -2, 2, 2).contains(
+                rects[-1].center())
+        tight = [r.adjusted(0, r.height() * 0.15, 0, -r.height() * 0.15) for r in rects]
+        assert not any(a.intersects(b) for k, a in enumerate(tight) for b in tight[k + 1:])
+
+
 def test_centred_mode_says_why_the_shift_map_is_flat(qtbot, sweeper, digits) -> None:
     draw(qtbot, sweeper.canvas, seven())
     with qtbot.waitSignal(sweeper.panel.shown_sweep, timeout=WAIT_MS):

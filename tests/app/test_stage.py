@@ -91,8 +91,9 @@ def test_toy_stages_follow_the_lecture(stage, traces):
     titles = stage.stage_titles()
     # The lecture's order: "1. convolution, 2. non-linearity, 3. pooling".
     assert [s.short for s in stage.stages] == ["drawing", "filter", "ReLU", "pool", "votes",
-                                               "answer"]
-    for title, word in zip(titles, ["sees", "Filtering", "ReLU", "Pooling", "Votes", "answer"]):
+                                               "answer", "explain"]
+    for title, word in zip(titles, ["sees", "Filtering", "ReLU", "Pooling", "Votes", "answer",
+                                    "Explain"], strict=True):
         assert word in title
 
 
@@ -101,7 +102,8 @@ def test_softmax_family_stages(stage, traces, name, c1, c2, dense):
     stage.set_trace(traces[name], blank=False)
     titles = stage.stage_titles()
     assert [s.short for s in stage.stages] == ["drawing", "conv1", "ReLU+pool", "conv2",
-                                               "ReLU+pool", "fc1", "fc2", "softmax", "answer"]
+                                               "ReLU+pool", "fc1", "fc2", "softmax", "answer",
+                                               "explain"]
     assert f"conv1: {c1} filters slide over the image" in titles[1]
     assert f"each of {c2} maps adds up {c1} filtered maps" in titles[3]
     assert f"{dense:,} neurons" in titles[5]
@@ -112,8 +114,9 @@ def test_a_model_switch_rebuilds_the_stages(stage, traces):
     stage.set_trace(traces["digits"], blank=False)
     stage.go(8)
     stage.set_trace(traces["xo-toy"], blank=False)
-    assert len(stage.stage_titles()) == 6
-    assert stage.stage_index == 5
+    assert len(stage.stage_titles()) == 7
+    assert stage.stage_index == 6  # the last step, clamped: Explain
+    stage.go(5)
     stage.view.repaint()
     assert any(s.label == "answer" for s in stage.shown_numbers())
 
@@ -173,6 +176,23 @@ def test_every_text_is_big_enough_inside_its_box_and_alone(stage, traces, name, 
             assert 0 <= s.rect.top() and s.rect.bottom() <= view.height(), (i, p, s.text)
         assert not overlaps(texts), (i, p, overlaps(texts)[:3])
         assert not overlaps(stage.strip.shown)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", MODELS)
+def test_the_strip_names_its_steps_instead_of_numbering_them(stage, traces, name, size):
+    """Issue #20.2: a bare 1–9 beside a digit headline reads as digits. The stage gets 70 %
+    of a full screen's width (the canvas has the rest), so test at that width."""
+    w, h = size
+    stage.resize(int(w * 0.7), h)
+    stage.set_trace(traces[name], blank=False)
+    stage.strip.repaint()
+    assert stage.strip.mode != "numbers"
+    painted = " ".join(s.text for s in stage.strip.shown)
+    first = "filter" if name == "xo-toy" else "conv1"  # the toy speaks the lecture's words
+    assert first in painted and "drawing" in painted and "answer" in painted
+    assert not any(s.text.isdigit() for s in stage.strip.shown)
+    assert not overlaps(stage.strip.shown)
 
 
 @pytest.mark.parametrize("size", [(800, 480), (640, 360)])

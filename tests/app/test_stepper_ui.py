@@ -345,6 +345,42 @@ def test_numbers_are_a_45th_of_the_screen_and_nothing_overlaps(qtbot, w: int, h:
     window.close()
 
 
+@pytest.mark.parametrize("w,h", [(1280, 720), (1920, 1080), (3840, 2160)])
+def test_the_stage_step_through_keeps_every_text_a_45th_and_its_controls_room(
+        qtbot, w: int, h: int) -> None:
+    """Issue #20.7: on the stage (S), every caption, number and control is at least 1/45
+    of the screen's height, as on the rest of the stage — digits, whose conv2 page has
+    the widest rows — and every button is wide enough for its label at 4K too."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    window = app.create_main_window(model="digits")
+    qtbot.addWidget(window)
+    window.setFixedSize(w, h)
+    window.show()
+    qtbot.waitUntil(lambda: window.live.model is not None, timeout=LOAD_MS)
+    window.set_presentation(True)
+    window.setFixedSize(w, h)
+    window.load_preset(next(iter(PRESETS)))
+    window.run_network_now()
+    window.presentation.key(Qt.Key.Key_S)
+    panel = window.views.stage_stepper
+    qtbot.waitUntil(lambda: panel.isVisible() and len(panel.pages) > 6, timeout=LOAD_MS)
+    for i, key in enumerate(panel.page_keys()):
+        panel.go(i)
+        page = panel.page
+        page.player.seek(min(5, max(page.player.count - 1, 0)))
+        page.view.grab()
+        assert page.view.smallest_px() >= h / 45 - 0.5, (key, page.view.smallest_px())
+        for widget in [*panel.findChildren(QLabel), *panel.findChildren(QAbstractButton)]:
+            if widget.isVisible() and widget.text():
+                assert widget.fontInfo().pixelSize() >= h / 45 - 1, (key, widget.text())
+        for button in panel.bar.buttons.values():
+            room = button.width() - button.fontMetrics().horizontalAdvance(button.text())
+            assert room >= h / 45 * 0.8, (key, button.text(), room)
+    window.set_presentation(False)
+    window.close()
+
+
 def test_lessons_window_presets_and_page_keys(qtbot) -> None:
     window = LessonsWindow(model="xo-toy")
     qtbot.addWidget(window)
