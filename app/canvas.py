@@ -89,6 +89,8 @@ class Canvas(QWidget):
         # kept alive until interpreter exit) crashes the process as it is freed.
         self._shown: QImage | None = None
         self.margin = "#f4f4f4"  # around the square raster; the window's look sets it
+        self._overlay: QImage | None = None  # a heat map over the ink (Explain), or None
+        self._overlay_data: np.ndarray | None = None  # what the QImage's bytes live in
 
     # ----- what the engine reads ------------------------------------------------------
     def ink(self) -> np.ndarray:
@@ -266,6 +268,27 @@ class Canvas(QWidget):
             self._end()
         event.accept()
 
+    # ----- an overlay -------------------------------------------------------------------
+    def set_overlay(self, rgba: np.ndarray | None) -> None:
+        """Lay ``rgba`` (uint8 ``(h, w, 4)``, any size: it is scaled to the drawing) over
+        the ink, or take it away (None). The raster, and so the network, never sees it."""
+        if rgba is None:
+            if self._overlay is not None:
+                self._overlay = self._overlay_data = None
+                self.update()
+            return
+        data = np.ascontiguousarray(rgba, np.uint8)
+        if data.ndim != 3 or data.shape[2] != 4:
+            raise ValueError(f"an overlay is (height, width, 4) RGBA, not {data.shape}")
+        h, w = data.shape[:2]
+        self._overlay_data = data
+        self._overlay = QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+        self.update()
+
+    @property
+    def overlay_shown(self) -> bool:
+        return self._overlay is not None
+
     # ----- display --------------------------------------------------------------------
     def drawing_rect(self) -> QRectF:
         """Where the square drawing is shown inside the widget (the rest is margin)."""
@@ -314,6 +337,9 @@ class Canvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(event.rect(), QColor(self.margin))
         painter.drawImage(self._target().topLeft(), self._shown)
+        if self._overlay is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self._target(), self._overlay)
         painter.setPen(QPen(QColor("#888888"), 1))
         painter.drawRect(self._target().adjusted(0, 0, -1, -1))
         painter.end()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from app.canvas import Canvas
     from app.live import Live
+    from app.stage import Stage
 
 
 class WindowHost(Protocol):
@@ -46,6 +47,10 @@ class WindowHost(Protocol):
 
     def add_presenter_keys(self, handler: Callable[[Qt.Key], bool]) -> None:
         """``handler(key)`` is asked first for presenter keys on the stage; True: taken."""
+
+    @property
+    def stage(self) -> Stage:
+        """The classroom stage (its steps; a feature may give one its data)."""
 
     @property
     def presenting(self) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import experiments, settings, stepper, teach
+from app import experiments, explain, settings, stepper, teach
 from app.actions import build_actions
 from app.canvas import Canvas
 from app.commands import Commands
@@ -91,6 +91,7 @@ class MainWindow(Commands, QMainWindow):
         self.stepper_panel, self.stepper_dock = stepper.install(self)
         self.teach = teach.install(self)
         self.experiments = experiments.install(self)
+        self.explainer = explain.install(self)
         live.request(model_spec(model).name, device)
 
     # ===== building ======================================================================
@@ -127,13 +128,16 @@ class MainWindow(Commands, QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(widget)
-        # As wide as the panel needs (no control is cut off), never wider than a third of
-        # a 720p screen would allow.
-        scroll.setMinimumWidth(min(widget.minimumSizeHint().width() + 24, 640))
+        # As wide as the panel needs (no control is cut off), but never more than a
+        # quarter of the screen: the docks open as tabs and scroll, so with the layers
+        # beside them (the digits deck needs half of an 800 px screen) any number fits.
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        quarter = screen.availableGeometry().width() // 4 if screen else 320
+        scroll.setMinimumWidth(min(widget.minimumSizeHint().width() + 24, 640, quarter))
+        others = self.docks()  # before the new one is made: it is a child at once
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(scroll)
-        others = self.docks()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         if others:
             self.tabifyDockWidget(others[-1], dock)

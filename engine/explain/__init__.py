@@ -9,9 +9,9 @@ Public API::
     e.target         # class index explained: the answer unless asked (None: blank drawing)
     e.probabilities  # exactly Model.predict's (NaN for a blank drawing)
 
-    from engine.explain import attribute          # one model-ready input → its input map
-    from engine.explain.toy import toy_occlusion  # the lecture's closed form, (2, 9, 9)
-    from engine.explain.overlay import overlay_rgba, heat_rgba, overlay_png
+    from engine.explain import attribute       # one model-ready input → its input map
+    from engine.explain import toy_occlusion   # the lecture's closed form, (2, 9, 9)
+    from engine.explain import overlay_rgba, heat_rgba, overlay_png
     from engine.explain.geometry import to_file   # read_image's pixels → the file's own
 
 ``drawing`` is a 2-D array as :func:`engine.read_image` returns it (float ink 1 on 0)
@@ -49,12 +49,14 @@ import numpy as np
 
 from engine.errors import ConvPadError
 from engine.explain.choices import METHODS
+from engine.explain.overlay import heat_rgba, overlay_png, overlay_rgba
 from engine.preprocessing import as_ink
 
 if TYPE_CHECKING:
     from engine.model import Model
 
-__all__ = ["METHODS", "Explanation", "attribute", "explain"]
+__all__ = ["METHODS", "Explanation", "attribute", "explain", "heat_rgba", "overlay_png",
+           "overlay_rgba", "toy_occlusion"]
 
 # The attribution methods, in the order a picker shows them. Defined here, not in
 # methods.py, so that building the CLI's parser does not import torch and Captum.
@@ -137,4 +139,8 @@ def __getattr__(name: str) -> Any:
         from engine.explain.methods import attribute
 
         return attribute
+    if name == "toy_occlusion":  # imports torch
+        from engine.explain.toy import toy_occlusion
+
+        return toy_occlusion
     raise AttributeError(f"module 'engine.explain' has no attribute {name!r}")

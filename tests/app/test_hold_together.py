@@ -54,7 +54,7 @@ def test_edited_features_reach_every_view_and_say_so_until_reset(qtbot, window):
     assert "xo-toy (edited)" in w.prediction.text()
     flipped = w.model.module.conv.weight.detach().numpy()[0, 0, 0, 0]
     # the desk's filters and votes, the stage's filter page and its votes: all edited
-    assert w.panel("conv.filters").tile_values(0)[0, 0] == pytest.approx(flipped)
+    assert w.panel("conv.filters").tile_values(0)[0, 0] == pytest.approx(flipped * 9)  # ±1 form
     assert not np.allclose(w.trace.layer("votes").output, before_votes)
     np.testing.assert_allclose(w.panel("votes").votes, w.trace.layer("votes").output)
     w.set_presentation(True)
@@ -233,3 +233,25 @@ def test_a_notice_never_prints_a_name_raw(qtbot, window, tmp_path):
     w.open_image(bad)
     text = w.notice.text()
     assert "\n" not in text and "\x1b" not in text and "\\n" in text
+
+
+def test_every_feature_dock_opens_docked_beside_the_layers_and_tabs_with_the_others(
+        qtbot, window):
+    """A dock tabified with itself floated, unplaced, over the menu bar at (0, 0)."""
+    from PySide6.QtWidgets import QDockWidget
+
+    w = window("xo-toy")
+    docks = w.findChildren(QDockWidget)
+    assert len(docks) >= 4
+    for dock in docks:
+        assert w.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea, dock.objectName()
+    first, second = docks[0], docks[1]
+    first.toggleViewAction().trigger()
+    second.toggleViewAction().trigger()
+    QApplication.processEvents()
+    assert second in w.tabifiedDockWidgets(first)
+    shown = [d for d in (first, second) if not d.visibleRegion().isEmpty()]
+    assert len(shown) == 1  # one tab in front
+    geometry = shown[0].geometry()
+    assert geometry.top() >= w.menuBar().geometry().bottom(), shown[0].objectName()
+    assert geometry.height() > w.height() / 2 and geometry.right() <= w.width()
