@@ -40,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start full screen with large type (classroom projector)",
     )
+    parser.add_argument("--class", dest="class_mode", action="store_true",
+                        help="open the class: students draw into the app from their phones "
+                        "(prints one line, 'class: URL', to open or scan)")
+    parser.add_argument("--host", default=None, metavar="ADDR",
+                        help="with --class: the address to serve on (default: this "
+                        "machine's address on its local network)")
+    parser.add_argument("--port", type=int, default=0, metavar="N",
+                        help="with --class: the port to serve on (default: any free one)")
     sub = parser.add_subparsers(dest="command", metavar="{classify,evaluate,train,sweep,explain}")
     add_subcommands(sub)
     return parser
@@ -118,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import app
 
+    if not 0 <= args.port <= 65535:
+        print(f"error: --port {args.port} is not a port (0…65535; 0: any free one)",
+              file=sys.stderr)
+        return 2
     return app.run(model=args.model, device=args.device, presentation=args.presentation,
-                   input_mode=args.input)
+                   input_mode=args.input, class_mode=args.class_mode, host=args.host,
+                   port=args.port)
 
 
 def cli() -> None:

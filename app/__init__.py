@@ -30,8 +30,14 @@ def create_main_window(model: str | None = None, device: str = "auto",
 
 
 def run(model: str | None = None, device: str = "auto", presentation: bool = False,
-        input_mode: str | None = None) -> int:
+        input_mode: str | None = None, class_mode: bool = False, host: str | None = None,
+        port: int = 0) -> int:
     """Create the application, show the window, run it; returns the exit status.
+
+    ``class_mode`` opens the class (issue #23) on ``host``/``port`` (default: this
+    machine's LAN address, any free port) before the window shows, and prints the one
+    line ``class: URL`` on standard output; a server that cannot listen is one line on
+    standard error and exit status 2.
 
     With ``CONVPAD_STARTUP_T0`` set to a ``time.time()`` taken before launch, it puts the
     lecture's X on the canvas, prints how long the window and the first prediction took
@@ -42,6 +48,14 @@ def run(model: str | None = None, device: str = "auto", presentation: bool = Fal
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("ConvPad")
     window = create_main_window(model=model, device=device, input_mode=input_mode)
+    if class_mode:
+        try:
+            url = window.classmode.open(host=host, port=port)
+        except OSError as exc:
+            print(f"error: cannot open the class on {host or 'this machine'}:{port}: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return 2
+        print(f"class: {url}", flush=True)
     t0 = os.environ.get("CONVPAD_STARTUP_T0")
     if t0:
         _time_startup(window, float(t0))

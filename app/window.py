@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import experiments, explain, settings, stepper, teach
+from app import classmode, experiments, explain, settings, stepper, teach
 from app.actions import build_actions
 from app.canvas import Canvas
 from app.commands import Commands
@@ -92,6 +92,8 @@ class MainWindow(Commands, QMainWindow):
         self.teach = teach.install(self)
         self.experiments = experiments.install(self)
         self.explainer = explain.install(self)
+        self.classmode = classmode.install(
+            self, collect=lambda drawings: teach.collect(self.teach, drawings))
         live.request(model_spec(model).name, device)
 
     # ===== building ======================================================================

@@ -84,6 +84,7 @@ class StageBase:
     """One stage. Subclasses set the names and fill :meth:`layout` and :meth:`paint`."""
 
     short = ""  # the pipeline strip's box label
+    needs_drawing = True  # shows the drawing's data: on an empty canvas, "draw something"
     titles: tuple[str, ...] = ("",)  # longest first: the first that fits is shown
     subtitle = ""  # plain words under the title (dropped on a small stage)
     block: str | None = None  # the conv layer whose channel selection this stage follows

@@ -79,6 +79,7 @@ class Stage(QWidget):
         self._trace = None
         self._blank = True
         self._explanation: tuple | None = None  # (Explanation, drawing): the Explain step
+        self._feature_step: StageBase | None = None  # a feature's own last step (the wall)
         self._structure: tuple | None = None
         self._weights: tuple = ()  # the weight arrays the stages were built from
         self._stages: list[StageBase] = []
@@ -113,7 +114,7 @@ class Stage(QWidget):
         if s != self._structure:
             self._rebuild(trace, s)
         elif weights != self._weights:
-            self._stages = build_stages(trace)
+            self._stages = self._built(trace)
             self._layout_stages()
         self._weights = weights
         self.view.update()
@@ -130,6 +131,26 @@ class Stage(QWidget):
         """Whether the Explain step is on screen (its map is wanted now)."""
         return bool(self._stages) and self._stages[self._index].short == "explain" \
             and self.isVisible()
+
+    def set_feature_step(self, step: StageBase | None) -> None:
+        """A feature's own step after the network's (class mode's wall), or None."""
+        if step is self._feature_step:
+            return
+        self._feature_step = step
+        if self._trace is not None:
+            self._rebuild(self._trace, self._structure)
+
+    def refresh_step(self, step: StageBase) -> None:
+        """``step``'s data changed: repaint if it is on screen."""
+        if self._stages and self._stages[self._index] is step:
+            self.view.update()
+
+    def _built(self, trace) -> list[StageBase]:
+        stages = build_stages(trace)
+        if self._feature_step is not None:
+            self._feature_step.layout(QRectF(self._body), self._type)
+            stages.append(self._feature_step)
+        return stages
 
     def stage_titles(self) -> list[str]:
         return [s.titles[0] for s in self._stages]
@@ -224,7 +245,7 @@ class Stage(QWidget):
 
     def _rebuild(self, trace, s: tuple) -> None:
         self._structure = s
-        self._stages = build_stages(trace)
+        self._stages = self._built(trace)
         self._limits = Limits()
         self._selection = {}
         old = self._index
@@ -340,7 +361,7 @@ class Stage(QWidget):
         if stage.pages > 1:
             ink.fit_text(self._pager, (f"{self._page + 1} / {stage.pages}",), t.label_px,
                          align="right", color=look.dim)
-        if self._blank:
+        if self._blank and stage.needs_drawing:
             ink.fit_text(self._subtitle, (DRAW_SOMETHING, "draw something"), t.label_px,
                          align="left", color=look.accent)
         elif getattr(self._trace, "difference", False):

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt
 
 from app.host import WindowHost
 from app.teach.panel import TeachPanel
+from engine import ConvPadError
 from engine.storage import user_data_folder
 
-__all__ = ["TeachPanel", "default_folder", "install"]
+__all__ = ["TeachPanel", "collect", "default_folder", "install"]
 
 
 def default_folder() -> Path:
@@ -67,3 +69,37 @@ def install(host: WindowHost, folder: str | Path | None = None) -> TeachPanel:
 
     host.add_presenter_keys(epochs_on_stage)
     return panel
+
+
+def collect(panel: TeachPanel, drawings: list[tuple[np.ndarray, str | None]]) -> str:
+    """Add drawings (canvas rasters, uint8 ink 255 on 0) to the open Teach data set.
+
+    Each goes into the class its label names (made if the set lacks it), or the
+    selected class when it has none. Returns one sentence saying what was added and what
+    was not (class mode's *Collect for Teach* shows it as a notice).
+    """
+    if panel.dataset is None:
+        return "Open or make a Teach data set first (Teach ▸ Show the Teach panel)."
+    added: dict[str, int] = {}
+    problems: list[str] = []
+    for raster, label in drawings:
+        name = label or panel.current_class
+        if name is None:
+            problems.append("a drawing with no asked class (select a Teach class for it)")
+            continue
+        try:
+            if name not in panel.dataset.classes:
+                panel.dataset.add_class(name)
+            panel.dataset.add(name, np.asarray(raster, np.float32) / 255.0)
+        except ConvPadError as exc:
+            problems.append(str(exc))
+            continue
+        added[name] = added.get(name, 0) + 1
+    panel._refresh_classes()
+    n = sum(added.values())
+    said = (f"Added {n} drawing{'s' if n != 1 else ''} to Teach's {panel.dataset.name!r}: "
+            + ", ".join(f"{c} ({k})" for c, k in sorted(added.items())) if n else
+            "No drawing was added to Teach")
+    return said + (f"; not added: {problems[0]}" + (f" and {len(problems) - 1} more"
+                                                   if len(problems) > 1 else "")
+                   if problems else "") + "."

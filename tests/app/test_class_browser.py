@@ -137,3 +137,48 @@ def test_drawing_with_a_finger_is_sent_and_answered(browser, server) -> None:
     for f in (0.25, 0.5, 0.75):  # along the bar: ink
         assert r[162, int(324 * f)] > 200, f
     assert r[60, 162] == 0 and r[264, 162] == 0  # above and below it: none
+
+
+def test_a_drawing_sent_from_the_page_reaches_the_window_s_wall(browser, qtbot, tmp_path):
+    """The whole way: the page in Chromium, the window's class server and live model,
+    the answer on the page and the drawing on the wall."""
+    import app
+
+    window = app.create_main_window(model="digits")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.model is not None, timeout=60_000)
+    cm = window.classmode
+    cm.folder = tmp_path / "class"
+    url = cm.open(host="127.0.0.1")
+    try:
+        browser.get(url)
+        WebDriverWait(browser, 10).until(lambda d: d.execute_script(
+            "return document.getElementById('pad').getBoundingClientRect().width > 100"))
+        side = browser.execute_script(
+            "return document.getElementById('pad').getBoundingClientRect().width")
+        pad = browser.find_element(By.ID, "pad")
+        # A 7: across the top, then down to the lower left (offsets from the centre).
+        points = [(-0.25, -0.3), (0.25, -0.3), (-0.05, 0.32)]
+        chain = ActionChains(browser, duration=20)
+        x0, y0 = (int(p * side) for p in points[0])
+        chain.move_to_element_with_offset(pad, x0, y0).click_and_hold()
+        for (ax, ay), (bx, by) in itertools.pairwise(points):
+            for t in range(1, 9):
+                dx = int((ax + (bx - ax) * t / 8) * side) - int((ax + (bx - ax) * (t - 1) / 8)
+                                                                 * side)
+                dy = int((ay + (by - ay) * t / 8) * side) - int((ay + (by - ay) * (t - 1) / 8)
+                                                                 * side)
+                chain.move_by_offset(dx, dy)
+        chain.release().perform()
+        browser.find_element(By.ID, "name").send_keys("Ana")
+        browser.find_element(By.ID, "send").click()
+        answer = WebDriverWait(browser, 30).until(
+            lambda d: d.find_element(By.ID, "answer").text)
+        qtbot.waitUntil(lambda: cm.wall.list.count() == 1, timeout=10_000)
+        entry = cm.entries[0]
+        assert entry.drawing.name == "Ana"
+        assert answer.startswith(entry.drawing.answer.label)
+        assert cm.wall.list.item(0).text().startswith("Ana\n" + entry.drawing.answer.label)
+    finally:
+        cm.close()

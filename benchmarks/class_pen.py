@@ -1,0 +1,153 @@
+"""The pen while a class sends: the window's repaint per pen event, with and without.
+
+Issue #23's bar: with 60 simulated phones each sending 5 drawings at once (300 in all,
+on loopback, answered by the window's own class server and live model, put on its
+wall), the pen's repaint is no more than 1.5× its time without the class — measured
+as a ratio in one run, so the machine's speed cancels out.
+
+The window is the real one (``app.create_main_window``, digits, the desk at 1920×1080,
+the wall dock open); the pen is :mod:`benchmarks.ui_bench`'s recorded stroke, each move
+timed to a repainted window with the event loop run after it (so the wall's arrivals
+are handled between pen events, as they would be). Strokes are repeated while the
+phones send. The phones run in a child process at the lowest priority (``nice 19``):
+in class they are other machines, here they share the two cores with the app, which
+is harder on the app than a real class, not easier.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/class_pen.py [--phones 60] [--each 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def quiet_phones(url, bodies, addresses, out) -> None:
+    """The class_load phones, at the lowest CPU priority (they stand for other devices)."""
+    from benchmarks.class_load import phones
+
+    os.nice(19)
+    phones(url, bodies, addresses, out)
+
+
+def stroke_times(window, events: int, repeat_until=None) -> list[float]:
+    """Per-event ms of pen strokes (one, or again and again while ``repeat_until()``)."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from benchmarks.ui_bench import on_canvas, recorded_stroke, send, timed_moves
+
+    app = QApplication.instance()
+    times: list[float] = []
+    while True:
+        canvas = window.canvas
+        canvas.clear()
+        window.run_network_now()
+        pos = on_canvas(canvas, recorded_stroke(events))
+        send(canvas, QEvent.Type.MouseButtonPress, pos[0])
+        per_event, _ = timed_moves(window, pos[1:], deliver=app.processEvents)
+        send(canvas, QEvent.Type.MouseButtonRelease, pos[-1])
+        app.processEvents()
+        times += per_event
+        if repeat_until is None or not repeat_until():
+            return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--phones", type=int, default=60)
+    ap.add_argument("--each", type=int, default=5)
+    ap.add_argument("--events", type=int, default=120, help="pen moves a stroke")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from PySide6.QtWidgets import QApplication
+
+    import app
+    from benchmarks.class_load import SIDE, aliases, digit_strokes
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    window = app.create_main_window(model="digits")
+    window.setFixedSize(1920, 1080)
+    window.show()
+    deadline = time.time() + 60
+    while window.model is None and time.time() < deadline:
+        qapp.processEvents()
+    cm = window.classmode
+    with tempfile.TemporaryDirectory() as folder:
+        cm.folder = Path(folder)
+        cm.dock.show()
+        for _ in range(10):
+            qapp.processEvents()
+        stroke_times(window, args.events)  # warm up
+        alone = stroke_times(window, args.events) + stroke_times(window, args.events)
+
+        url = cm.open(host="127.0.0.1")
+        rng = np.random.default_rng(0)
+        own = aliases()
+        if not own:
+            cm.server._rate = (10**6, 10.0)  # one address for all phones: lift the limit
+        digits = rng.choice([0, 1, 7], (args.phones, args.each))
+        bodies = [[json.dumps({"name": f"phone {i}", "width": SIDE, "height": SIDE,
+                               "strokes": digit_strokes(d, rng)}).encode() for d in row]
+                  for i, row in enumerate(digits)]
+        addresses = [f"127.0.9.{i % 250 + 2}" if own else None for i in range(args.phones)]
+        ctx = multiprocessing.get_context("spawn")
+        recv, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=quiet_phones, args=(url, bodies, addresses, send))
+        child.start()
+        t0 = time.perf_counter()
+        busy = stroke_times(window, args.events, repeat_until=lambda: not recv.poll())
+        results = recv.recv()
+        wall = time.perf_counter() - t0
+        child.join()
+        deadline = time.time() + 30
+        while len(cm.entries) < len(results) and time.time() < deadline:
+            qapp.processEvents()
+        on_wall = len(cm.entries)
+        cm.close()
+    times = [t for _, t, _ in results]
+    answered = sum(s == 200 for s, _, _ in results)
+    q = statistics.quantiles(times, n=100, method="inclusive")
+    report = {
+        "drawings": len(results), "answered": answered, "on_wall": on_wall,
+        "answer_p50_s": q[49], "answer_p95_s": q[94], "send_wall_s": wall,
+        "pen_alone_p50_ms": statistics.median(alone),
+        "pen_alone_p95_ms": float(np.percentile(alone, 95)),
+        "pen_class_p50_ms": statistics.median(busy),
+        "pen_class_p95_ms": float(np.percentile(busy, 95)),
+        "pen_events_during_class": len(busy),
+    }
+    report["ratio_p50"] = report["pen_class_p50_ms"] / report["pen_alone_p50_ms"]
+    report["ratio_p95"] = report["pen_class_p95_ms"] / report["pen_alone_p95_ms"]
+    print(f"class and pen: {args.phones} phones × {args.each} drawings at once into the "
+          f"window's class (digits, desk 1920×1080, wall open)")
+    print(f"  answered           {answered}/{len(results)}, on the wall {on_wall}"
+          + ("" if own else " (rate limit lifted: no 127.0.x.y aliases)"))
+    print(f"  answer time        p50 {q[49]:.3f} s   p95 {q[94]:.3f} s  (target p95 ≤ 1 s)")
+    print(f"  pen alone          p50 {report['pen_alone_p50_ms']:.1f} ms   "
+          f"p95 {report['pen_alone_p95_ms']:.1f} ms   ({len(alone)} events)")
+    print(f"  pen with the class p50 {report['pen_class_p50_ms']:.1f} ms   "
+          f"p95 {report['pen_class_p95_ms']:.1f} ms   ({len(busy)} events while sending)")
+    print(f"  ratio              p50 {report['ratio_p50']:.2f}×   p95 {report['ratio_p95']:.2f}×"
+          f"   (target ≤ 1.5×)")
+    if args.json:
+        print(json.dumps(report))
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
