@@ -4,6 +4,7 @@ Public API::
 
     from engine import load_model, list_models
     m = load_model("digits", device="auto")   # any name from list_models(), or a card
+    m = load_model("my_net.onnx")             # … or a Keras (.keras, .h5) or ONNX file
     x = m.preprocess(drawing)                 # 2-D ink in [0, 1] → input_shape
     p = m.predict(drawings)                   # (N, H, W) → (N, len(classes))
     t = m.trace(x)                            # → Trace(layers=[Layer…], probabilities)
@@ -32,6 +33,7 @@ No module under ``engine`` imports Qt.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,16 +115,17 @@ _LAZY = {
 }
 
 
-def load_model(name: str | Path, device: str = "auto", weights: str | Path | None = None
-               ) -> Model:
-    """Load shipped model ``name`` — or a user model's card or folder — onto ``device``
-    ("auto", "cpu", "cuda", "mps").
+def load_model(name: str | Path, device: str = "auto", weights: str | Path | None = None,
+               classes: str | Path | Sequence[str] | None = None) -> Model:
+    """Load shipped model ``name`` — or a user model's card or folder, or a Keras or
+    ONNX network file — onto ``device`` ("auto", "cpu", "cuda", "mps"); ``classes``
+    renames its classes (a list of names, or a text file of them, one per line).
 
     See :func:`engine.model.load_model`; this wrapper only defers importing torch.
     """
     from engine.model import load_model as _load_model
 
-    return _load_model(name, device=device, weights=weights)
+    return _load_model(name, device=device, weights=weights, classes=classes)
 
 
 def __getattr__(name: str) -> Any:

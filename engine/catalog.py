@@ -8,12 +8,15 @@ its folder, written by :meth:`engine.Model.save`.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
-from engine.errors import UnknownModelError
-from engine.spec import ModelSpec, Recipe
+from engine.errors import ConvPadError, UnknownModelError
+from engine.spec import ModelSpec, Recipe, check_classes
 
-# Network files made by other tools that ConvPad opens (engine.formats).
+# Network files made by other tools that ConvPad opens: engine.formats.NETWORK_SUFFIXES,
+# repeated here because importing engine.formats imports torch (a test keeps them equal).
 NETWORK_SUFFIXES = (".keras", ".h5", ".hdf5", ".onnx")
 
 MODELS: dict[str, ModelSpec] = {
@@ -107,3 +110,23 @@ def model_spec(name: str | Path) -> ModelSpec:
         f"unknown model {key!r}; choose one of: {', '.join(MODELS)}, or give the path of "
         "a saved model (its model.json or its folder) or of a .keras, .h5 or .onnx file"
     )
+
+
+def renamed(spec: ModelSpec, classes: str | Path | Sequence[str]) -> ModelSpec:
+    """``spec`` with other class names: a list of names, or a text file of them, one per
+    line (:func:`engine.storage.class_lists.read_class_list`), as many as it has classes.
+
+    Only the names change: the network, its outputs and their order stay. Raises
+    :class:`~engine.errors.ConvPadError` naming the file (or the list) and the counts.
+    """
+    called = spec.name if spec.name in MODELS else spec.title
+    if isinstance(classes, (str, Path)):
+        from engine.storage.class_lists import read_class_list
+
+        names = read_class_list(classes, len(spec.classes), f"{called} has")
+    else:
+        names = check_classes(list(classes), "class names")
+        if len(names) != len(spec.classes):
+            raise ConvPadError(f"{len(names)} class names for {called}, which has "
+                               f"{len(spec.classes)} outputs")
+    return dataclasses.replace(spec, classes=names)

@@ -12,8 +12,9 @@ train``, Teach, edited features, ``Model.save``) goes out through :meth:`Model.s
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,9 +23,10 @@ import torch
 from torch import nn
 
 from engine import preprocessing
-from engine.catalog import MODELS, model_spec
+from engine.catalog import MODELS, model_spec, renamed
 from engine.devices import device_name, resolve_device
 from engine.errors import CardError, ConvPadError, LimitError, WeightsError
+from engine.formats import NETWORK_FORMATS, load_network, network_summary
 from engine.spec import RESOURCES, ModelSpec
 from engine.storage.files import display
 from engine.storage.weights import MAX_ABS_WEIGHT, load_weights, weights_bytes
@@ -73,13 +75,13 @@ class Model:
         self._weights_sha256: str | None = None
         self.stopped = ""  # why a training ended early ("" after a full run)
         self.history: list[dict[str, Any]] = []  # a training's per-epoch figures
-        # Weights never change while a model is loaded: copy them to numpy once, not on
-        # every traced frame (the digits dense layer alone is 6.5 MB).
+        # Weights never change while a model is loaded: copy a conv or dense layer's to
+        # numpy once, not on every traced frame (the digits dense layer alone is 6.5 MB).
         self._weights: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
         for name, child in self.module.named_children():
             w = getattr(child, "weight", None)
             b = getattr(child, "bias", None)
-            if isinstance(w, torch.Tensor):
+            if isinstance(child, (nn.Conv2d, nn.Linear)) and isinstance(w, torch.Tensor):
                 self._weights[name] = (
                     _frozen(w), _frozen(b) if isinstance(b, torch.Tensor) else None)
         self._fields = receptive_fields(self.module)
@@ -296,10 +298,15 @@ class Model:
         by reading it back; ``load_model(card)`` — or ``convpad --model``, *Open model* —
         opens it. This model itself is unchanged (it may be the live one, shown
         everywhere: its name changes only by opening the saved one).
+        A network opened from a Keras or ONNX file is refused: only its file rebuilds it.
         """
         from engine.storage.cards import card_fields, read_card, write_pair
         from engine.storage.paths import new_model_folder
 
+        if self.spec.architecture in NETWORK_FORMATS:
+            raise ConvPadError(f"{self.title} was opened from {display(self.spec.name)}; "
+                               "ConvPad saves only networks it builds itself: save it with "
+                               "the tool that made it")
         folder = Path(folder).expanduser() if folder is not None else new_model_folder(
             self.spec.title)
         if _inside(folder, RESOURCES):
@@ -339,24 +346,32 @@ def _pick(table: Mapping[str, T], key: str, what: str, spec: ModelSpec) -> T:
         ) from None
 
 
-def load_model(name: str | Path, device: str = "auto", weights: str | Path | None = None
-               ) -> Model:
+def load_model(name: str | Path, device: str = "auto", weights: str | Path | None = None,
+               classes: str | Path | Sequence[str] | None = None) -> Model:
     """Load model ``name`` onto ``device`` ("auto", "cpu", "cuda", "mps").
 
     ``name`` is a shipped model (:func:`engine.list_models`), the card or folder of a
     model ConvPad saved, or a Keras/ONNX network file. ``weights`` overrides the
-    weights file (development and tests). Raises a
+    weights file (development and tests); ``classes``, the class names (a list, or a
+    text file: :func:`engine.catalog.renamed`). Raises a
     :class:`~engine.errors.ConvPadError` child naming the problem: an unknown name, an
     unavailable device, a bad weight file (``WeightsError``), a card that disagrees
     with its weights (``CardError``), a network file that cannot be opened
     (``ModelFileError``).
     """
-    spec = model_spec(name)
-    dev = resolve_device(device)
-    if spec.architecture in ("keras", "onnx"):
-        from engine.formats import load_network
+    model = _load(model_spec(name), resolve_device(device), weights)
+    if classes is not None:  # only the names change: nothing computed depends on them
+        model.spec = renamed(model.spec, classes)
+    return model
 
-        return Model(spec, load_network(spec), dev, weights_path=None)
+
+def _load(spec: ModelSpec, dev: torch.device, weights: str | Path | None) -> Model:
+    if spec.architecture in NETWORK_FORMATS:  # a Keras or ONNX file: its card is its summary
+        if weights is not None:
+            raise ConvPadError(f"{display(spec.name)} holds its own weights; a weights file "
+                               "replaces only those of ConvPad's own models")
+        card = network_summary(spec)  # first: a big network is handed over, not kept
+        return Model(spec, load_network(spec), dev, card)
     from engine.architectures import build_module
     from engine.storage.cards import card_fields, read_card
 
@@ -372,7 +387,8 @@ def load_model(name: str | Path, device: str = "auto", weights: str | Path | Non
         return Model(spec, module, dev, {}, path)
     card = read_card(spec.card_path, name=spec.name if spec.name in MODELS else None)
     shipped = spec.name in MODELS
-    if shipped and _differs(card_fields(card.spec), card_fields(spec)):
+    same = card_fields(dataclasses.replace(card.spec, title=spec.title)) == card_fields(spec)
+    if shipped and not same:  # the title may differ, nothing else
         raise CardError(f"{display(card.path)} describes another network than ConvPad's "
                         f"{spec.name!r}: restore it, or rebuild it with `convpad train "
                         f"{spec.name}`")
@@ -381,9 +397,3 @@ def load_model(name: str | Path, device: str = "auto", weights: str | Path | Non
     except WeightsError as exc:
         raise CardError(f"{display(card.path)}: its weights cannot be used: {exc}") from None
     return Model(spec if shipped else card.spec, module, dev, card.made, card.weights)
-
-
-def _differs(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two cards' spec fields describe different networks (titles may differ)."""
-    return {k: v for k, v in a.items() if k != "title"} != {
-        k: v for k, v in b.items() if k != "title"}

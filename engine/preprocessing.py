@@ -2,7 +2,8 @@
 
 A canvas raster of any size (ink 1.0 on background 0.0) is reduced to the network's
 input. The 28×28 models get MNIST's own recipe — crop to the ink, scale the longer
-side to 20 px keeping the aspect ratio, place by centre of mass in 28×28 — because
+side to 20 px keeping the aspect ratio, place by centre of mass in 28×28 (an opened
+network of another input size: the same proportions, :func:`mnist_box`) — because
 that is how their training digits were made: a digit CNN fed raw canvas pixels sees
 strokes at the wrong size and place and loses a third of its accuracy on drawings.
 The X/O toy gets the lecture's 9×9 ±1 grid.
@@ -98,8 +99,15 @@ def _resize(a: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
-def mnist_style(img: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
-    """Crop to the ink, fit the longer side to ``box`` px, centre by mass in ``size``².
+def mnist_box(size: int) -> int:
+    """The side of the box the ink is fitted into for a ``size``² input: MNIST's 20 px
+    in 28, the same share (5/7) of any other size — a 64×64 network gets a 46 px digit."""
+    return max(1, round(size * 20 / 28))
+
+
+def mnist_style(img: np.ndarray, size: int = 28, box: int | None = None) -> np.ndarray:
+    """Crop to the ink, fit the longer side to ``box`` px (default :func:`mnist_box`),
+    centre by mass in ``size``².
 
     Returns float32 ``(size, size)`` in [0, 1] with the brightest pixel at 1, so a thin
     pen and a thick one give strokes of the same strength. A blank image gives zeros.
@@ -107,7 +115,7 @@ def mnist_style(img: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
     return mnist_style_ink(as_ink(img, invert=False), size, box)
 
 
-def mnist_style_ink(a: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
+def mnist_style_ink(a: np.ndarray, size: int = 28, box: int | None = None) -> np.ndarray:
     """:func:`mnist_style` for an array already returned by :func:`as_ink`.
 
     The per-frame path (``Model.preprocess``) checks and clips the canvas once, not twice.
@@ -117,7 +125,7 @@ def mnist_style_ink(a: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
         return np.zeros((size, size), np.float32)
     a = a[found]
     h, w = a.shape
-    scale = box / max(h, w)
+    scale = (mnist_box(size) if box is None else box) / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     digit = np.clip(_resize(a, nh, nw), 0.0, None)
     digit /= digit.max()

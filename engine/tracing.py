@@ -20,8 +20,14 @@ import torch
 from torch import nn
 
 from engine.errors import ConvPadError, WeightsError
+from engine.formats.layers import KINDS as NETWORK_FILE_KINDS
+from engine.formats.layers import GlobalPool2d, Reshape
 
-# How each layer type is shown. Anything else in a model is a bug in the model file.
+# How each layer type is shown: ConvPad's own layers, then those a Keras or ONNX network
+# is rebuilt from (engine.formats.layers: "activation", "norm", "reshape", "scale",
+# "log_softmax" …). The tracer takes the first isinstance match, so a subclass must come
+# before its base class (PaddedConv2d is an nn.Conv2d and is shown as one). Anything
+# else in a model is a bug in the model file.
 KINDS: dict[type[nn.Module], str] = {
     nn.Conv2d: "conv",
     nn.ReLU: "relu",
@@ -29,6 +35,7 @@ KINDS: dict[type[nn.Module], str] = {
     nn.Flatten: "flatten",
     nn.Linear: "dense",
     nn.Softmax: "softmax",
+    **NETWORK_FILE_KINDS,
 }
 
 
@@ -115,16 +122,31 @@ def layer_kind(module: nn.Module) -> str:
 
 
 def receptive_fields(module: nn.Module) -> dict[str, ReceptiveField | None]:
-    """The receptive field of each spatial child layer, walking the children in order."""
+    """The receptive field of each spatial child layer, walking the children in order.
+
+    Convolutions and max/average pools grow it by their kernel, stride and padding (the
+    top/left padding of an unevenly padded one). A global pool sees every cell of its
+    maps, so its field is the union of theirs — the whole input, clipped — and no layer
+    after it has one. Layers that act on each value alone (ReLU, activations, batch
+    norm, scale) keep it; a flatten, a reshape or a dense layer ends it (None).
+    """
     rf: ReceptiveField | None = ReceptiveField(size=1, jump=1, offset=0)
     out: dict[str, ReceptiveField | None] = {}
     for name, child in module.named_children():
-        if isinstance(child, (nn.Conv2d, nn.MaxPool2d)) and rf is not None:
+        if rf is None:
+            pass
+        elif isinstance(child, GlobalPool2d):
+            k = max(child.kernel_size)
+            out[name] = ReceptiveField(size=rf.size + (k - 1) * rf.jump, jump=rf.jump * k,
+                                       offset=rf.offset)
+            rf = None
+            continue
+        elif isinstance(child, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
             k, s, p = (_first(getattr(child, a)) for a in ("kernel_size", "stride", "padding"))
             rf = ReceptiveField(
                 size=rf.size + (k - 1) * rf.jump, jump=rf.jump * s, offset=rf.offset - p * rf.jump
             )
-        elif isinstance(child, (nn.Flatten, nn.Linear)):
+        elif isinstance(child, (nn.Flatten, nn.Linear, Reshape)):
             rf = None
         out[name] = rf
     return out
@@ -136,7 +158,9 @@ def _first(v: int | tuple[int, ...]) -> int:
 
 # ModelSpec.head → the Layer kind shown for a last plain dense layer: the X/O toy's
 # votes are their own kind (their shares are the probabilities, see probabilities_from).
-HEAD_KINDS = {"softmax": "dense", "votes": "votes", "logits": "dense", "log-softmax": "dense"}
+# Every head an opened Keras or ONNX network can have is here (engine.formats.opening).
+HEAD_KINDS = {"softmax": "dense", "votes": "votes", "logits": "dense", "log-softmax": "dense",
+              "scores": "dense"}
 
 
 def probabilities_from(out: np.ndarray, head: str) -> np.ndarray:
@@ -144,9 +168,13 @@ def probabilities_from(out: np.ndarray, head: str) -> np.ndarray:
 
     ``"softmax"``: the output is the probabilities. ``"votes"``: each class's share of
     all votes (the toy's votes are non-negative; no votes at all is a tie). ``"logits"``:
-    a softmax ConvPad adds; ``"log-softmax"``: their exponential. Plain Python on a
-    two-element vote vector: numpy's per-call overhead would cost more than the toy
-    network's whole forward pass, which is traced on every frame.
+    a softmax ConvPad adds; ``"log-softmax"``: their exponential. ``"scores"`` (a
+    network file whose last layer is a sigmoid, a ReLU …): each class's share of the
+    scores' sum, a negative score counting as none — a sigmoid's independent yes/no
+    answers are not probabilities over the classes, and a softmax of values in [0, 1]
+    would make every answer look nearly uniform. Plain Python on a two-element vote
+    vector: numpy's per-call overhead would cost more than the toy network's whole
+    forward pass, which is traced on every frame.
     """
     if head == "votes":
         values = [float(v) for v in out]
@@ -155,6 +183,12 @@ def probabilities_from(out: np.ndarray, head: str) -> np.ndarray:
             return np.full(len(values), 1.0 / len(values), np.float32)
         return np.array([v / total for v in values], np.float32)
     a = np.asarray(out, np.float64)
+    if head == "scores":
+        a = np.clip(a, 0.0, None)
+        total = a.sum()
+        if not total > 0:
+            return np.full(len(a), 1.0 / len(a), np.float32)
+        return (a / total).astype(np.float32)
     if head == "logits":
         e = np.exp(a - a.max())
         return (e / e.sum()).astype(np.float32)

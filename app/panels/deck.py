@@ -12,25 +12,34 @@ Panels talk to the rest of the window through the deck's signals (values, not wi
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 
-from app.panels.base import LayerPanel
-from app.panels.filters_panel import FiltersPanel
-from app.panels.input_panel import InputPanel
-from app.panels.maps_panel import MapsPanel
-from app.panels.probabilities_panel import ProbabilitiesPanel
-from app.panels.vector_panel import VectorPanel
-from app.panels.votes_panel import VotesPanel
-from app.panels.zoom_view import ZoomView
+ANSWER = ""  # the layer name of the answer panel that no layer feeds (see panels_for)
+
+if TYPE_CHECKING:
+    from app.panels.base import LayerPanel
+    from app.panels.zoom_view import ZoomView
 
 
 def panels_for(trace, parent: QWidget | None = None) -> list[tuple[LayerPanel, str]]:
     """The panels for ``trace``'s layers, in data-flow order, each with the layer it shows.
 
-    A conv layer gets two: its filters, then its feature maps.
+    A conv layer gets two: its filters, then its feature maps. (The panels, and
+    pyqtgraph with them, are imported here, when the first model's page is built: the
+    window is on screen before that.)
     """
+    from app.panels.filters_panel import FiltersPanel
+    from app.panels.input_panel import InputPanel
+    from app.panels.maps_panel import MapsPanel
+    from app.panels.probabilities_panel import ProbabilitiesPanel
+    from app.panels.vector_panel import VectorPanel
+    from app.panels.votes_panel import VotesPanel
+
     out: list[tuple[LayerPanel, str]] = []
     for layer in trace.layers:
         if InputPanel.accepts(layer):
@@ -45,6 +54,11 @@ def panels_for(trace, parent: QWidget | None = None) -> list[tuple[LayerPanel, s
             out.append((VotesPanel(layer, trace.classes, parent), layer.name))
         elif ProbabilitiesPanel.accepts(layer):
             out.append((ProbabilitiesPanel(layer, trace.classes, parent), layer.name))
+    if not any(isinstance(p, (ProbabilitiesPanel, VotesPanel)) for p, _ in out):
+        # A network ending in logits, a log-softmax or scores (an opened Keras/ONNX
+        # file) has no softmax layer: the answer panel shows the trace's probabilities.
+        answer = SimpleNamespace(name="answer", kind="softmax", output=trace.probabilities)
+        out.append((ProbabilitiesPanel(answer, trace.classes, parent), ANSWER))
     return out
 
 
@@ -102,6 +116,9 @@ class _Page(QWidget):
         difference = getattr(trace, "difference", False)
         for panel, name in self.panels:
             panel.set_difference(difference)
+            if name == ANSWER:
+                panel.show_probabilities(None if blank else trace.probabilities)
+                continue
             i = index[name]
             if blank:
                 panel.show_empty(layers[i])
@@ -206,6 +223,8 @@ class PanelDeck(QStackedWidget):
         view = self._zooms.get(key)
         if view is None:
             panel = self.panel(panel_name)
+            from app.panels.zoom_view import ZoomView
+
             view = self._spare_zooms.pop() if self._spare_zooms else ZoomView("", self.window())
             view.retitle(panel.tile_title(tile))
             self._zooms[key] = view

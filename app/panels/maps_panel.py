@@ -11,8 +11,13 @@ from app.panels.mosaic import Mosaic
 WHAT = {
     "conv": "{c} feature maps, {h}×{w}",
     "relu": "ReLU, negatives become 0",
-    "pool": "max pooling, {c} maps shrink to {h}×{w}",
+    "pool": "pooling, {c} maps shrink to {h}×{w}",
+    "norm": "batch norm: each of {c} maps shifted and rescaled",
+    "activation": "activation, {c} maps",
+    "scale": "scaled, {c} maps",
 }
+#: The kinds of layer whose (C, H, W) output is a stack of maps.
+MAP_KINDS = tuple(WHAT)
 
 
 class MapsPanel(LayerPanel):
@@ -52,4 +57,4 @@ class MapsPanel(LayerPanel):
 
     @staticmethod
     def accepts(layer) -> bool:
-        return layer.kind in ("conv", "relu", "pool") and np.ndim(layer.output) == 3
+        return layer.kind in MAP_KINDS and np.ndim(layer.output) == 3

@@ -72,4 +72,5 @@ class VectorPanel(LayerPanel):
 
     @staticmethod
     def accepts(layer) -> bool:
-        return np.ndim(layer.output) == 1 and layer.kind in ("dense", "relu")
+        return np.ndim(layer.output) == 1 and layer.kind in (
+            "dense", "relu", "norm", "activation", "scale")

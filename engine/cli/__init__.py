@@ -3,16 +3,18 @@
 ``main.py`` builds the parser from :func:`add_subcommands` and hands the parsed
 arguments to :func:`run`. Every subcommand that takes a model takes what the window
 takes — a shipped name, a saved model's card or folder, a Keras or ONNX file —
-through the one :func:`add_common` option set. Bad input (a
-:class:`~engine.errors.ConvPadError`, or a file the system refuses) is one line on
-standard error and exit status 2; anything else is a bug and keeps its traceback.
-Everything here uses the engine's public API, so a script can do the same.
+through the one :func:`add_common` option set, with ``--classes FILE`` to name its
+classes. Bad input (a :class:`~engine.errors.ConvPadError`, or a file the system
+refuses) is one line on standard error and exit status 2; anything else is a bug and
+keeps its traceback. Everything here uses the engine's public API, so a script can do
+the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from engine.catalog import list_models
 from engine.cli import classify, evaluate, explain, sweep, train
@@ -29,7 +31,8 @@ MODEL_HELP = ("a shipped model ({}), or a model you saved (its model.json or its
 def add_common(p: argparse.ArgumentParser, *, model_required: bool = False,
                input_mode: bool = True, input_default: str | None = "centred",
                input_help: str | None = None) -> None:
-    """The options every model-taking subcommand shares: --model, --input, --device."""
+    """The options every model-taking subcommand shares: --model, --input, --device,
+    --classes."""
     names = ",".join(list_models())
     p.add_argument("--model", required=model_required, default=None if model_required
                    else "digits", metavar="{" + names + "} or PATH",
@@ -41,6 +44,10 @@ def add_common(p: argparse.ArgumentParser, *, model_required: bool = False,
                        "as-drawn (the whole canvas: where you drew is where the network "
                        "sees it)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--classes", type=Path, default=None, metavar="FILE",
+                   help="the class names, one per line in the order of the model's outputs "
+                   "(default: the model's own; for a Keras or ONNX file, the classes.txt "
+                   "beside it, else 0, 1, 2 …)")
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.model import load_model
     from engine.storage.images import read_image
 
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, classes=args.classes)
     status = 0
     for path in args.images:
         if path.is_dir():  # a recorded experiment

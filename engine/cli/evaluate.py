@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.model import load_model
 
     images, labels = read_npz(args.data)
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, classes=args.classes)
     k = len(model.classes)
     if len(labels) and (labels.min() < 0 or labels.max() >= k):
         raise ConvPadError(f"{args.data}: labels must index the {k} classes {model.classes}")

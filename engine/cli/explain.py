@@ -81,7 +81,7 @@ def _explain(args: argparse.Namespace) -> int:
 
     if args.layer is not None and args.method != "grad-cam":
         raise ConvPadError(f"--layer is for --method grad-cam, not {args.method}")
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, classes=args.classes)
     target = _class_index(model.classes, args.target)
     if args.method == "grad-cam":
         pick_layer(model.module, args.layer)  # a bad layer name: exit 2 before any file

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     except ImageError as exc:
         print(f"error: {shown(exc)}", file=sys.stderr)
         return 1
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, classes=args.classes)
     if model.is_blank(ink):
         print(f"error: {shown(args.image)}: no ink, nothing to sweep", file=sys.stderr)
         return 1

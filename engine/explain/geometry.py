@@ -29,11 +29,11 @@ import numpy as np
 from PIL import ExifTags, Image
 
 from engine.errors import ConvPadError
-from engine.preprocessing import ink_box
+from engine.preprocessing import ink_box, mnist_box
 
-# The recipes' own defaults (engine.preprocessing): mnist_style_ink's 20 px digit box,
-# xo_grid_ink's 1-cell border and smallest box of a quarter of the canvas's shorter side.
-MNIST_BOX = 20
+# The recipes' own defaults (engine.preprocessing): xo_grid_ink's 1-cell border and
+# smallest box of a quarter of the canvas's shorter side (mnist_style_ink's digit box is
+# mnist_box(size): 20 px in 28).
 GRID_BORDER = 1
 GRID_MIN_BOX = 0.25
 
@@ -122,14 +122,15 @@ def _blank(ink: np.ndarray, size: int, recipe: str, input: str) -> Placement:
 
 
 def _mnist(ink: np.ndarray, size: int) -> Placement:
-    """Mirror of ``mnist_style_ink``: crop to the ink, fit the longer side to 20 px with
-    Pillow's bilinear resize, place by centre of mass."""
+    """Mirror of ``mnist_style_ink``: crop to the ink, fit the longer side to
+    ``mnist_box(size)`` px (20 in 28) with Pillow's bilinear resize, place by centre of
+    mass."""
     found = ink_box(ink)
     if found is None:
         return _blank(ink, size, "mnist", "centred")
     crop = ink[found]
     h, w = crop.shape
-    scale = MNIST_BOX / max(h, w)
+    scale = mnist_box(size) / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     # The placement is worked out from Pillow's own resize, exactly as the recipe does,
     # so a centre of mass on a rounding edge lands on the same pixel.

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from engine.errors import ConvPadError
 from engine.lecture.steps import ConvSteps, PoolSteps, ReluSteps, matching_divisor, output_size
 from engine.lecture.vector_steps import DenseSteps, VoteSteps
@@ -123,5 +125,24 @@ def steps_for_layer(trace: Trace, name: str, channel: int = 0, unit: int = 0
 
 
 def steppable_layers(trace: Trace) -> list[str]:
-    """The names of the layers a step-through can show, in data-flow order."""
-    return [lay.name for lay in trace.layers if lay.kind in STEPPABLE]
+    """The names of the layers a step-through can show, in data-flow order.
+
+    A conv or pool layer is shown only if its steps give what was traced: the steps
+    are a max pool and an evenly padded convolution, and a network opened from a Keras
+    or ONNX file may hold an average or global pool, or a convolution padded more at
+    the bottom/right. Such a layer is traced and drawn, but not stepped through.
+    """
+    return [lay.name for lay in trace.layers
+            if lay.kind in STEPPABLE and _steps_give_the_trace(trace, lay)]
+
+
+def _steps_give_the_trace(trace: Trace, layer: Layer) -> bool:
+    if layer.kind not in ("conv", "pool"):
+        return True
+    try:
+        got = steps_for_layer(trace, layer.name, channel=0).output()
+    except (ConvPadError, ValueError, IndexError):  # no window turns its input into it
+        return False
+    want = layer.output[0] if layer.output.ndim == 3 else None
+    return want is not None and got.shape == want.shape and bool(
+        np.allclose(got, want, rtol=1e-3, atol=1e-4))

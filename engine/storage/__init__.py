@@ -4,7 +4,8 @@
 - :mod:`~engine.storage.weights` — safetensors, checked against the architecture;
 - :mod:`~engine.storage.cards` — the model card: one format, one reader, one writer;
 - :mod:`~engine.storage.images` — image files → drawings;
-- :mod:`~engine.storage.datasets` — data sets of drawings (one folder per class).
+- :mod:`~engine.storage.datasets` — data sets of drawings (one folder per class);
+- :mod:`~engine.storage.class_lists` — a text file of class names, one per line.
 """
 
 from engine.storage.datasets import DataSet, DataStore, ImportReport
