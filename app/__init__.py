@@ -75,6 +75,8 @@ def _time_startup(window, t0: float) -> None:
     shown: dict[str, float] = {}
 
     def window_up() -> None:
+        if "window" in shown:
+            return
         shown["window"] = time.time() - t0
         window.load_preset("X (lecture)")
 
@@ -93,7 +95,7 @@ def _time_startup(window, t0: float) -> None:
 
     from app.notices import notices
 
-    QTimer.singleShot(0, window_up)
+    window.first_painted.connect(window_up)
     window.trace_shown.connect(first_answer)
     notices().message.connect(failed)
     window.live.reverted.connect(

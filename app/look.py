@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPalette
 
 # Blue → white → red (ColorBrewer RdBu, reversed): readable on projectors, colour-blind safe.
@@ -30,10 +29,20 @@ _DIVERGING_STOPS = [
     (244, 165, 130), (178, 24, 43), (103, 0, 31),
 ]
 
-DIVERGING = pg.ColorMap(np.linspace(0.0, 1.0, len(_DIVERGING_STOPS)), _DIVERGING_STOPS)
-DIVERGING_LUT = DIVERGING.getLookupTable(0.0, 1.0, 256, alpha=False)
-GREY = pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
-GREY_LUT = GREY.getLookupTable(0.0, 1.0, 256, alpha=False)
+DIVERGING_POSITIONS = np.linspace(0.0, 1.0, len(_DIVERGING_STOPS))
+
+
+def lookup_table(positions, stops, n: int = 256) -> np.ndarray:
+    """``n`` colours (uint8, RGB) along ``stops``: what pyqtgraph's ``ColorMap
+    .getLookupTable`` gives, computed here so that the window opens before pyqtgraph is
+    imported (a sixth of the start-up)."""
+    x = np.linspace(0.0, 1.0, n)
+    rgb = np.asarray(stops, np.float64)
+    return np.stack([np.interp(x, positions, rgb[:, k]) for k in range(3)], 1).astype(np.uint8)
+
+
+DIVERGING_LUT = lookup_table(DIVERGING_POSITIONS, _DIVERGING_STOPS)
+GREY_LUT = lookup_table([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
 
 ACCENT = "#ffb000"  # the receptive-field outline and the winning bar: amber on any map
 BAR = "#4d7fbf"

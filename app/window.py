@@ -33,11 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import classmode, experiments, explain, settings, stepper, teach
+from app import settings
 from app.actions import build_actions
 from app.canvas import Canvas
 from app.commands import Commands
 from app.controls import DeskControls
+from app.features import FEATURES, Start
 from app.gui_gc import collect_in_gui_thread
 from app.live import Live
 from app.menus import build_menus_and_toolbar
@@ -87,14 +88,20 @@ class MainWindow(Commands, QMainWindow):
         self.canvas.changed.connect(live.schedule)
         self.controls.model_chosen.connect(self.select_model)
         self.controls.device_chosen.connect(self.select_device)
-        # Features install themselves through the WindowHost surface.
-        self.stepper_panel, self.stepper_dock = stepper.install(self)
-        self.teach = teach.install(self)
-        self.experiments = experiments.install(self)
-        self.explainer = explain.install(self)
-        self.classmode = classmode.install(
-            self, collect=lambda drawings: teach.collect(self.teach, drawings))
-        live.request(model_spec(model).name, device)
+        # The features and the model come after the first paint (app/features.py).
+        self.start = Start(self, (model_spec(model).name, device))
+        self.first_painted = self.start.painted
+
+    def finish_start(self) -> None:
+        """Install the features and ask for the model now, if not yet done."""
+        self.start.now()
+
+    def __getattr__(self, name: str):
+        # A feature asked for before the first paint (a script, a test): install now.
+        if name in FEATURES and "start" in self.__dict__ and not self.start.done:
+            self.start.now()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ===== building ======================================================================
     def _build_body(self) -> None:

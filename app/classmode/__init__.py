@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -33,11 +34,14 @@ from PySide6.QtGui import QAction, QImage, QKeySequence
 
 from app.classmode.sorting import Prompt, Summary, sort
 from app.classmode.wall import WallPanel
-from app.classroom import ClassServer, Drawing, classifier, qr_png
+from app.classroom.store import Drawing
 from app.host import WindowHost
 from app.stage.wall import Tile, WallStage, WallView
 from engine import ConvPadError
 from engine.storage import user_data_folder
+
+if TYPE_CHECKING:
+    from app.classroom.server import ClassServer
 
 __all__ = ["ClassMode", "Entry", "install"]
 
@@ -121,6 +125,8 @@ class ClassMode(QObject):
         Raises OSError naming the address when it cannot listen."""
         if self.server is not None:
             return self.server.url
+        from app.classroom import ClassServer, classifier, qr_png  # aiohttp: only when asked
+
         stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         server = ClassServer(classifier(self._model, self.host.live.input_mode),
                              self.folder / stamp, host=host, port=port,

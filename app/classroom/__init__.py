@@ -11,10 +11,24 @@ bridge turns ``on_drawing`` calls into signals.
     server.stop()
 """
 
-from app.classroom.address import join_url, lan_address, qr_png, qr_svg
-from app.classroom.protocol import Answer, RequestError, answer_from, classifier
-from app.classroom.server import ClassServer
-from app.classroom.store import Drawing, Loaded, load
+from importlib import import_module
+from typing import Any
+
+# Where each public name lives. Loaded on first use: the server brings aiohttp (0.2 s),
+# which a window that never opens its class should not pay for at start-up.
+_HOME = {
+    "join_url": "address", "lan_address": "address", "qr_png": "address", "qr_svg": "address",
+    "Answer": "protocol", "RequestError": "protocol", "answer_from": "protocol",
+    "classifier": "protocol", "ClassServer": "server", "Drawing": "store", "Loaded": "store",
+    "load": "store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(import_module(f"app.classroom.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'app.classroom' has no attribute {name!r}")
+
 
 __all__ = [
     "Answer",

@@ -6,15 +6,24 @@ before it (the X/O toy's votes panel shows that list as the values that vote).
 
 from __future__ import annotations
 
-from app.panels.base import LayerPanel
-from app.panels.deck import PanelDeck, panels_for
-from app.panels.filters_panel import FiltersPanel
-from app.panels.input_panel import InputPanel
-from app.panels.maps_panel import MapsPanel
-from app.panels.probabilities_panel import ProbabilitiesPanel
-from app.panels.vector_panel import VectorPanel
-from app.panels.votes_panel import VotesPanel
-from app.panels.zoom_view import ZoomView
+from importlib import import_module
+from typing import Any
+
+# Loaded on first use: the panels bring pyqtgraph, which the window needs only once a
+# model's page is built, after it is on screen.
+_HOME = {
+    "LayerPanel": "base", "PanelDeck": "deck", "panels_for": "deck",
+    "FiltersPanel": "filters_panel", "InputPanel": "input_panel", "MapsPanel": "maps_panel",
+    "ProbabilitiesPanel": "probabilities_panel", "VectorPanel": "vector_panel",
+    "VotesPanel": "votes_panel", "ZoomView": "zoom_view",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(import_module(f"app.panels.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'app.panels' has no attribute {name!r}")
+
 
 __all__ = [
     "FiltersPanel",

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
-from app.look import DIVERGING
+from app.look import _DIVERGING_STOPS, DIVERGING_POSITIONS
 from app.panels.items import NumbersItem
 
 
@@ -34,7 +34,8 @@ class ZoomView(QDialog):
         self.plot.addItem(self.image)
         self.numbers = NumbersItem()
         self.plot.addItem(self.numbers)
-        self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=DIVERGING, interactive=False,
+        diverging = pg.ColorMap(DIVERGING_POSITIONS, _DIVERGING_STOPS)
+        self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=diverging, interactive=False,
                                    width=20)
         self.bar.setImageItem(self.image, insert_in=self.plot)
         layout = QVBoxLayout(self)
