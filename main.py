@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         "used last time, else digits)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    parser.add_argument("--classes", default=None, metavar="FILE",
+                        help="with --model: a text file of the model's class names, one per "
+                        "line, in the order of its outputs (a Keras/ONNX file's default: "
+                        "classes.txt beside it, else 0, 1, 2 …)")
     parser.add_argument("--input", default=None, choices=INPUT_MODES,
                         help="centred (crop and re-centre) or as-drawn (the whole canvas) "
                         "(default: the one used last time, else centred)")
@@ -53,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def model_problem(value: str) -> str | None:
+def model_problem(value: str, classes: str | None = None) -> str | None:
     """Why ``--model VALUE`` cannot be opened, in one line — or None if it can.
 
     A card that disagrees with its weights, a network file that cannot be read, an
@@ -64,7 +68,11 @@ def model_problem(value: str) -> str | None:
     from engine.errors import ConvPadError
 
     try:
-        model_spec(value)
+        spec = model_spec(value)
+        if classes is not None:
+            from engine.catalog import renamed
+
+            renamed(spec, classes)
     except ConvPadError as exc:
         return f"error: {shown(exc)}"
     return None
@@ -120,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command:
         return run_command(args)
-    problem = (model_problem(args.model) if args.model else None) or display_problem()
+    problem = (model_problem(args.model, args.classes) if args.model else None) or (
+        "error: --classes needs --model" if args.classes and not args.model else None) or \
+        display_problem()
     if problem:
         print(problem, file=sys.stderr)
         return 2
@@ -132,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     return app.run(model=args.model, device=args.device, presentation=args.presentation,
                    input_mode=args.input, class_mode=args.class_mode, host=args.host,
-                   port=args.port)
+                   port=args.port, classes=args.classes)
 
 
 def cli() -> None:

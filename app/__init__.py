@@ -16,7 +16,8 @@ __all__ = ["create_main_window", "run"]
 
 
 def create_main_window(model: str | None = None, device: str = "auto",
-                       weights: dict[str, Path] | None = None, input_mode: str | None = None):
+                       weights: dict[str, Path] | None = None, input_mode: str | None = None,
+                       classes: str | Path | None = None):
     """The main window, not yet shown; the model loads in the background.
 
     ``model`` None opens the model used last time (``digits`` the first time).
@@ -26,12 +27,13 @@ def create_main_window(model: str | None = None, device: str = "auto",
     """
     from app.window import MainWindow
 
-    return MainWindow(model=model, device=device, weights=weights, input_mode=input_mode)
+    return MainWindow(model=model, device=device, weights=weights, input_mode=input_mode,
+                      classes=classes)
 
 
 def run(model: str | None = None, device: str = "auto", presentation: bool = False,
         input_mode: str | None = None, class_mode: bool = False, host: str | None = None,
-        port: int = 0) -> int:
+        port: int = 0, classes: str | None = None) -> int:
     """Create the application, show the window, run it; returns the exit status.
 
     ``class_mode`` opens the class (issue #23) on ``host``/``port`` (default: this
@@ -47,7 +49,8 @@ def run(model: str | None = None, device: str = "auto", presentation: bool = Fal
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("ConvPad")
-    window = create_main_window(model=model, device=device, input_mode=input_mode)
+    window = create_main_window(model=model, device=device, input_mode=input_mode,
+                                classes=classes)
     if class_mode:
         try:
             url = window.classmode.open(host=host, port=port)

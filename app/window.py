@@ -56,8 +56,8 @@ class MainWindow(Commands, QMainWindow):
     notice_shown = Signal(str)
 
     def __init__(self, model: str | None = None, device: str = "auto",
-                 weights: dict[str, Path] | None = None, input_mode: str | None = None
-                 ) -> None:
+                 weights: dict[str, Path] | None = None, input_mode: str | None = None,
+                 classes: str | Path | None = None) -> None:
         super().__init__()
         self.setObjectName("main_window")
         install_excepthooks()
@@ -67,7 +67,8 @@ class MainWindow(Commands, QMainWindow):
         if model is None:
             model = self.remembered.get("model", "digits")
         self.canvas = Canvas()
-        self.live = Live(self.canvas.raster, weights, self)
+        self.live = Live(self.canvas.raster, weights, self,
+                         {model_spec(model).name: Path(classes)} if classes else None)
         self.live.input_mode = input_mode or self.remembered.get("input", "centred")
         self.controls = DeskControls(self.live, self.canvas, model_spec(model).name)
         self.views = ViewStack(self.live)

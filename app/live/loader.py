@@ -55,8 +55,10 @@ class Loaded:
     fallback: str = ""  # a sentence when the device asked for is not here
 
 
-def load(job, name: str, device: str, weights: Path | None = None) -> Loaded:
-    """The job: load ``name`` on ``device`` (the CPU if it is not here), then probe it."""
+def load(job, name: str, device: str, weights: Path | None = None,
+         classes: Path | None = None) -> Loaded:
+    """The job: load ``name`` on ``device`` (the CPU if it is not here), then probe it.
+    ``classes``: a file of class names to use instead of the model's (``--classes``)."""
     import torch
 
     import engine
@@ -72,5 +74,5 @@ def load(job, name: str, device: str, weights: Path | None = None) -> Loaded:
         fallback = (f"Device {device!r} is not available on this machine (it has: "
                     f"{', '.join(available)}); running on the CPU instead.")
         device = "cpu"
-    model = engine.load_model(name, device=device, weights=weights)
+    model = engine.load_model(name, device=device, weights=weights, classes=classes)
     return Loaded(model, first_traces(model), devices, fallback)

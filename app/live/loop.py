@@ -58,10 +58,12 @@ class Live(QObject):
 
     def __init__(self, source: Callable[[], np.ndarray],
                  weights: dict[str, Path] | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None,
+                 classes: dict[str, Path] | None = None) -> None:
         super().__init__(parent)
         self._source = source
         self._weights = dict(weights or {})
+        self._classes = dict(classes or {})  # model name → a file of class names
         self.model = None  # the live engine Model
         self.probe: tuple[object, object] | None = None
         self._input_mode = "centred"
@@ -93,7 +95,8 @@ class Live(QObject):
             self._activate(device, cached)
             return
         self.loading.emit(name, device)
-        self._request = self.loader.submit(load, name, device, self._weights.get(name))
+        self._request = self.loader.submit(load, name, device, self._weights.get(name),
+                                           self._classes.get(name))
         self._jobs[self._request] = (name, device)
 
     def _on_loaded(self, job: int, got: Loaded) -> None:

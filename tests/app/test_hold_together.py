@@ -255,3 +255,13 @@ def test_every_feature_dock_opens_docked_beside_the_layers_and_tabs_with_the_oth
     geometry = shown[0].geometry()
     assert geometry.top() >= w.menuBar().geometry().bottom(), shown[0].objectName()
     assert geometry.height() > w.height() / 2 and geometry.right() <= w.width()
+
+
+def test_the_window_takes_class_names_for_its_model(qtbot, tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join(f"digit {d}" for d in range(10)), encoding="utf-8")
+    w = app.create_main_window(model="digits", classes=names)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.model is not None, timeout=LOAD_MS)
+    assert w.model.classes[7] == "digit 7"

@@ -111,3 +111,13 @@ def test_no_display_is_one_sentence_and_status_2() -> None:  # item 18
     assert proc.returncode == 2, proc.stderr[-500:]
     assert proc.stderr.count("\n") == 1
     assert f"could not open the display ':{free}'" in proc.stderr
+
+
+def test_the_pad_s_classes_option_is_checked_before_any_window(tmp_path, capsys) -> None:
+    two = tmp_path / "two.txt"
+    two.write_text("zero\none\n", encoding="utf-8")
+    assert main.main(["--model", "digits", "--classes", str(two)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "2 class" in err and "10 outputs" in err
+    assert main.main(["--classes", str(two)]) == 2
+    assert "--classes needs --model" in capsys.readouterr().err
