@@ -11,6 +11,9 @@ the network on a laptop and on a 4K projector; the widget scales it to fit.
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
@@ -80,6 +83,14 @@ class Canvas(QWidget):
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self._stroke_before: np.ndarray | None = None  # the raster when the pen went down
         self._points: list[QPointF] = []  # the stroke's last few points (see _begin)
+        # The pen's newest point is inked into the raster one move later (its curve
+        # needs the point after it); until then the screen shows a straight "tip" to it,
+        # so the ink reaches the pen at every move. ``moves_shown`` counts the moves so
+        # shown (benchmarks/ui_bench.py --ink times them).
+        self._tip: tuple[QPointF, QPointF, float] | None = None
+        self.moves_shown = 0
+        self._last_move = 0.0  # perf_counter() of the pen's last move
+        self._interval = 0.0  # the pen's usual time between moves, seconds (smoothed)
         self._pressure = 1.0
         self.brush = float(DEFAULT_BRUSH)
         self.eraser = False
@@ -198,6 +209,12 @@ class Canvas(QWidget):
         self._pressure = pressure
         if len(self._points) >= 3:
             self._piece(pressure)
+        self._set_tip((self._points[-2], p, self._width(pressure)))
+        self.moves_shown += 1
+        now = time.perf_counter()
+        if (gap := now - self._last_move) < 0.1:  # a pen's pace (a pause is not one)
+            self._interval = 0.8 * self._interval + 0.2 * gap if self._interval else gap
+        self._last_move = now
 
     def _end(self) -> None:
         """Finish the stroke in progress, if any, as one undoable step."""
@@ -205,6 +222,7 @@ class Canvas(QWidget):
             self._points.append(self._points[-1])  # the last piece ends at rest
             self._piece(self._pressure)
         self._points = []
+        self._set_tip(None)
         if self._stroke_before is not None:
             before, self._stroke_before = self._stroke_before, None
             self.undo_stack.push(_Edit(self, "stroke", before))
@@ -218,7 +236,7 @@ class Canvas(QWidget):
     def _segment(self, a: QPointF, b: QPointF, pressure: float,
                  controls: tuple[QPointF, QPointF] | None = None) -> None:
         """Ink from ``a`` to ``b``: a line, or the cubic Bézier curve with ``controls``."""
-        width = max(1.0, self.brush * max(0.2, min(pressure, 1.0)))
+        width = self._width(pressure)
         painter = QPainter(self._image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pen = QPen(QColor(0, 0, 0) if self.eraser else QColor(255, 255, 255), width)
@@ -242,6 +260,29 @@ class Canvas(QWidget):
         self._refresh_shown(dirty)
         self.update(self._to_widget(dirty))
         self.changed.emit()
+
+    def pen_gap_ms(self) -> float:
+        """How long until the pen's next move is due, ms (inf while no stroke goes on).
+
+        The panels work in the gaps between the pen's moves (``app.panels.deck``): a
+        tablet sends one every 8 ms, a mouse every 8–16, and a move that arrives while
+        the GUI thread is busy waits."""
+        if not self._points:
+            return math.inf
+        due = self._last_move + (self._interval or 0.008)  # a tablet's pace until known
+        return max(0.0, (due - time.perf_counter()) * 1000)
+
+    def _width(self, pressure: float) -> float:
+        return max(1.0, self.brush * max(0.2, min(pressure, 1.0)))
+
+    def _set_tip(self, tip: tuple[QPointF, QPointF, float] | None) -> None:
+        """Show ``tip`` (from, to, width in raster pixels) in place of the old one."""
+        for old_or_new in (self._tip, tip):
+            if old_or_new is not None:
+                a, b, width = old_or_new
+                self.update(self._to_widget(QRectF(a, b).normalized().adjusted(
+                    -width, -width, width, width)))
+        self._tip = tip
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -272,17 +313,13 @@ class Canvas(QWidget):
     def set_overlay(self, rgba: np.ndarray | None) -> None:
         """Lay ``rgba`` (uint8 ``(h, w, 4)``, any size: it is scaled to the drawing) over
         the ink, or take it away (None). The raster, and so the network, never sees it."""
-        if rgba is None:
-            if self._overlay is not None:
-                self._overlay = self._overlay_data = None
-                self.update()
-            return
-        data = np.ascontiguousarray(rgba, np.uint8)
-        if data.ndim != 3 or data.shape[2] != 4:
+        data = None if rgba is None else np.ascontiguousarray(rgba, np.uint8)
+        if data is not None and (data.ndim != 3 or data.shape[2] != 4):
             raise ValueError(f"an overlay is (height, width, 4) RGBA, not {data.shape}")
-        h, w = data.shape[:2]
-        self._overlay_data = data
-        self._overlay = QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+        self._overlay_data = data  # the QImage's bytes live in it
+        self._overlay = None if data is None else QImage(
+            data.data, data.shape[1], data.shape[0], 4 * data.shape[1],
+            QImage.Format.Format_RGBA8888)
         self.update()
 
     @property
@@ -337,6 +374,16 @@ class Canvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(event.rect(), QColor(self.margin))
         painter.drawImage(self._target().topLeft(), self._shown)
+        if self._tip is not None:
+            a, b, width = self._tip
+            t = self._target()
+            k = t.width() / SIZE
+            pen = QPen(QColor(0, 0, 0) if self.eraser else QColor(255, 255, 255), width * k)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(pen)
+            painter.drawLine(t.topLeft() + a * k, t.topLeft() + b * k)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if self._overlay is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(self._target(), self._overlay)

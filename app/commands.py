@@ -82,6 +82,10 @@ class Commands:
         if path:
             self.open_model(path)
 
+    def set_show_rate(self, on: bool) -> None:
+        """Show or hide the update-rate readout (View ▸ Show the update rate)."""
+        self.controls.rate_label.setVisible(on)
+
     # ----- compare A/B --------------------------------------------------------------------
     def pin_as_a(self) -> None:
         self.live.pin()

@@ -89,6 +89,13 @@ class DeskControls(QWidget):
         grid.addWidget(QLabel("Device"), 1, 0)
         grid.addWidget(self.device_picker, 1, 1)
         grid.addWidget(self.device_label, 2, 1)
+        # How often the views catch up with the pen (View ▸ Show the update rate).
+        self.rate_label = QLabel("")
+        self.rate_label.setObjectName("rate_label")
+        self.rate_label.setToolTip("How many times a second the panels (or the stage) show "
+                                   "the newest drawing, and the network's time per drawing")
+        self.rate_label.hide()
+        grid.addWidget(self.rate_label, 3, 1)
         grid.setColumnStretch(1, 1)
         # Long model titles must not widen the column past its share.
         for picker in (self.model_picker, self.device_picker):

@@ -23,7 +23,7 @@ MENUS = (
     ("&Presets", "presets_menu", ()),
     ("&Compare", "compare_menu", ("act_pin", "act_unpin", "act_compare_diff",
                                   "act_compare_a")),
-    ("&View", "view_menu", ("act_present",)),
+    ("&View", "view_menu", ("act_present", "act_show_rate")),
 )
 
 

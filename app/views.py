@@ -9,6 +9,9 @@ frame — so no view ever shows a model or a drawing that is no longer live.
 
 from __future__ import annotations
 
+import os
+
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QSizePolicy, QStackedWidget, QWidget
 
 from app.live import Live
@@ -16,16 +19,31 @@ from app.panels import PanelDeck
 from app.stage import Stage
 from app.stepper.panel import StepperPanel
 
+#: While the pen moves, the panels' work comes in slices of at most this many ms, between
+#: which the pen's queued events are handled; 0: one panel a slice. One panel a slice,
+#: each in the gap before the pen's next move, kept the ink's p95 within 1.2× of its
+#: floor at 1080p and 4K, where 2–4 ms slices doubled it (benchmarks/ui_bench.py --ink).
+SLICE_MS = float(os.environ.get("CONVPAD_SLICE_MS", "0"))
+
 
 class ViewStack(QStackedWidget):
-    """The deck, the stage and the stage's step-through, following ``live``."""
+    """The deck, the stage and the stage's step-through, following ``live``.
 
-    def __init__(self, live: Live, parent: QWidget | None = None) -> None:
+    ``rate(text)``: how many times a second the panels caught up with the pen lately,
+    and the network's time per drawing (the window's optional readout)."""
+
+    rate = Signal(str)
+
+    def __init__(self, live: Live, parent: QWidget | None = None,
+                 pen_gap=lambda: float("inf")) -> None:
         super().__init__(parent)
         self.live = live
+        self.pen_gap = pen_gap
         self.deck = PanelDeck()
+        self.deck.pen_gap = pen_gap
         self.deck.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.stage = Stage()
+        self.stage.view.pen_gap = pen_gap
         self.stage_stepper = StepperPanel(compact=False)
         # Shown full screen only: their projector-sized minimums must not widen the desk
         # window (a stack takes the largest minimum of its pages).
@@ -38,6 +56,8 @@ class ViewStack(QStackedWidget):
             self.addWidget(view)
         live.model_changed.connect(self._on_model)
         live.shown.connect(self._on_shown)
+        self.deck.round_done.connect(
+            lambda n: self.rate.emit(f"panels {n:.0f}/s · network {live.trace_ms:.1f} ms"))
 
     def _on_model(self, model, probe) -> None:
         self.deck.close_zooms()
@@ -46,8 +66,13 @@ class ViewStack(QStackedWidget):
 
     def _on_shown(self, trace, blank: bool) -> None:
         view = self.currentWidget()
+        # The pen is moving: ink first (issue #24). With the pen up (a preset, a clear,
+        # the end of a stroke) there is no ink to protect: every view updates at once.
+        paced = self.live.delivering_async and self.pen_gap() != float("inf")
         if view is self.deck:
-            self.deck.show_trace(trace, blank)
+            self.deck.show_trace(trace, blank, SLICE_MS if paced else None)
+        elif view is self.stage:
+            view.set_trace(trace, blank, paced)
         else:
             view.set_trace(trace, blank)
 

@@ -264,6 +264,13 @@ def main() -> int:
     parser.add_argument("--startup", action="store_true", help="also time the app's launch")
     parser.add_argument("--view", choices=["desk", "stage", "both"], default="both",
                         help="the desk's dashboard, the busiest classroom stage, or both")
+    parser.add_argument("--ink", action="store_true",
+                        help="what a person feels: moves posted from another thread at 120 Hz "
+                        "(ink latency, panel lag, kept moves; panels live vs hidden)")
+    parser.add_argument("--moves", type=int, default=240, help="--ink: moves per stroke")
+    parser.add_argument("--size", choices=["1080p", "4k", "both"], default="both")
+    parser.add_argument("--sync", action="store_true",
+                        help="with --ink: also the synchronous event→repaint ratios")
     parser.add_argument("--breakdown", action="store_true",
                         help="desk 1080p: the ratio without the network, without the panels")
     args = parser.parse_args()
@@ -279,6 +286,30 @@ def main() -> int:
     if window.model is None:
         raise SystemExit(f"ui_bench: the digits model did not load: {window.notice.text()}")
     views = ["desk", "stage"] if args.view == "both" else [args.view]
+    if args.ink:
+        from benchmarks.ink_bench import measure_ink
+
+        sizes = {k: v for k, v in SIZES.items() if args.size in (k, "both")}
+        for view in views:
+            for label, size in sizes.items():
+                r = measure_ink(window, size, view == "stage", args.moves)
+                print(f"ink {view} {label}: ink p50 {r['ink_p50']:.1f} ms, p95 "
+                      f"{r['ink_p95']:.1f} ms (panels hidden: p50 {r['ink_floor_p50']:.1f}, "
+                      f"p95 {r['ink_floor_p95']:.1f}; ratio of p95 "
+                      f"{r['ink_p95'] / r['ink_floor_p95']:.2f}); panel lag p50 "
+                      f"{r['panel_lag_p50']:.1f} ms, p95 {r['panel_lag_p95']:.1f} ms; kept "
+                      f"moves {r['kept_moves']:.1%} (hidden {r['kept_moves_floor']:.1%}) "
+                      f"of {r['moves']} at 120 Hz; a move waits for the GUI thread p95 "
+                      f"{r['wait_p95']:.1f} ms (hidden {r['wait_floor_p95']:.1f})", flush=True)
+                for key, name in (("ink_p50", "ink_p50_ms"), ("ink_p95", "ink_p95_ms"),
+                                  ("ink_floor_p95", "ink_floor_p95_ms"),
+                                  ("panel_lag_p95", "panel_lag_p95_ms"),
+                                  ("kept_moves", "kept_moves")):
+                    results[f"{view}_{name}_{label}"] = round(r[key], 4)
+        window.set_presentation(False)
+        window.setMinimumSize(0, 0)
+        window.setMaximumSize(16777215, 16777215)
+        views = [] if not args.sync else views
     for view in views:
         for label, size in SIZES.items():
             r = measure(window, size, args.events, stage=view == "stage")

@@ -74,5 +74,6 @@ def load(job, name: str, device: str, weights: Path | None = None,
         fallback = (f"Device {device!r} is not available on this machine (it has: "
                     f"{', '.join(available)}); running on the CPU instead.")
         device = "cpu"
-    model = engine.load_model(name, device=device, weights=weights, classes=classes)
+    extra = {"classes": classes} if classes is not None else {}
+    model = engine.load_model(name, device=device, weights=weights, **extra)
     return Loaded(model, first_traces(model), devices, fallback)

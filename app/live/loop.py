@@ -16,13 +16,20 @@ The window wires widgets to its signals and never runs the network itself (STYLE
 - The device changes only when the user picks one, or when the one picked is not
   there or fails (then with a notice); a trained model joining never changes it.
 - ``schedule()`` marks the drawing dirty; at most once per display frame the newest
-  drawing is read from ``source`` and traced: ``traced(trace, blank)`` carries it, and
-  ``shown(trace, blank)`` what the views draw (B, B − A or A). Pen events are never
-  queued behind the network.
+  drawing is read from ``source`` and traced **in a worker thread** (issue #24: the pen
+  never waits for the network): ``traced(trace, blank)`` carries it, and ``shown(trace,
+  blank)`` what the views draw (B, B − A or A). One trace is in flight at a time; the
+  drawing read when it ends is the newest, so the views always catch up with the pen.
+  ``delivering_async`` is True while a worker's trace is being shown: the views may
+  then spread their own work over several event-loop turns (``app.panels.deck``).
+- ``run_now()`` traces synchronously, on the GUI thread (a setting changed, a model
+  came; tests and benchmarks call it to get one update at once). A worker's trace of
+  an older drawing that arrives after a synchronous one is dropped.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +43,15 @@ from app.workers import Worker
 from engine import ConvPadError
 
 FRAME_MS = 16  # one display frame at 60 Hz: the most often the network runs
+
+
+def _trace(job, model, raster: np.ndarray, input_mode: str, number: int, tag):
+    """The tracer's job (a worker thread): the drawing as the network sees it, traced.
+    torch and numpy release the GIL in their kernels, so the pen's events go on."""
+    start = time.perf_counter()
+    x, blank = model.prepare(raster, input=input_mode)
+    trace = model.trace(x)
+    return model, trace, blank, number, tag, (time.perf_counter() - start) * 1000
 
 
 class Live(QObject):
@@ -80,7 +96,18 @@ class Live(QObject):
         self._since_run.start()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.run_now)
+        self._timer.timeout.connect(self._submit)
+        # The per-frame trace, off the GUI thread; one job at a time, in order.
+        self.tracer = Worker("convpad-trace", "queue")
+        self.tracer.done.connect(self._traced_off_thread)
+        self.tracer.failed.connect(self._trace_failed)
+        self._busy = False
+        self._read = 0  # drawings read (each trace's number)
+        self._shown_read = 0  # … the newest one shown
+        self.delivering_async = False
+        self.tag: Callable[[], object] | None = None  # benchmarks: tag each read
+        self.shown_tag: object = None  # … the tag of the drawing shown last
+        self.trace_ms = 0.0  # what the last trace off the GUI thread took
         self.loader = Worker("convpad-load", "parallel")
         self.loader.done.connect(self._on_loaded)
         self.loader.failed.connect(self._on_failed)
@@ -200,10 +227,56 @@ class Live(QObject):
 
     # ----- the per-frame path ---------------------------------------------------------
     def schedule(self) -> None:
-        """The drawing changed: trace it at the next frame boundary (coalesced)."""
+        """The drawing changed: trace it off the GUI thread at the next frame boundary
+        (coalesced; after the trace in flight, if there is one)."""
         self._dirty = True
-        if not self._timer.isActive():
+        if not self._timer.isActive() and not self._busy:
             self._timer.start(max(0, FRAME_MS - int(self._since_run.elapsed())))
+
+    def _submit(self) -> None:
+        if not self._dirty or self.model is None or self._busy:
+            return
+        self._dirty = False
+        self._busy = True
+        self._since_run.restart()
+        self._read += 1
+        tag = self.tag() if self.tag is not None else None
+        self.tracer.submit(_trace, self.model, self._source(), self._input_mode,
+                           self._read, tag)
+
+    def _traced_off_thread(self, _job: int, result) -> None:
+        self._busy = False
+        model, trace, blank, number, tag, self.trace_ms = result
+        if model is self.model and number > self._shown_read:
+            try:
+                view = self.compare.view(trace, blank, model, self._input_mode)
+            except Exception as exc:
+                self.notice.emit(f"{model.title} could not run: {describe(exc)}")
+                view = None
+            if view is not None:
+                self.delivering_async = True
+                try:
+                    self._deliver(trace, blank, view, number, tag)
+                finally:
+                    self.delivering_async = False
+        if self._dirty or model is not self.model:
+            self._dirty = True
+            self.schedule()
+
+    def _trace_failed(self, _job: int, message: str) -> None:
+        self._busy = False
+        model = self.model
+        if model is None:
+            return
+        self.notice.emit(f"{model.title} could not run: {message}")
+        if model.device.type != "cpu":
+            self.request(model.name, "cpu")
+
+    def _deliver(self, trace, blank: bool, view, number: int, tag) -> None:
+        self._shown_read = number
+        self.latest, self.last_b, self.shown_tag = view, (trace, blank), tag
+        self.traced.emit(trace, blank)
+        self.shown.emit(*view)
 
     def run_now(self) -> None:
         """Trace the newest drawing now if it changed (what the frame timer calls).
@@ -217,6 +290,8 @@ class Live(QObject):
         self._dirty = False
         self._since_run.restart()
         model = self.model
+        self._read += 1
+        number, tag = self._read, (self.tag() if self.tag is not None else None)
         try:
             x, blank = model.prepare(self._source(), input=self._input_mode)
             trace = model.trace(x)
@@ -226,9 +301,7 @@ class Live(QObject):
             if model.device.type != "cpu":
                 self.request(model.name, "cpu")
             return
-        self.latest, self.last_b = view, (trace, blank)
-        self.traced.emit(trace, blank)
-        self.shown.emit(*view)
+        self._deliver(trace, blank, view, number, tag)
 
     def refresh(self) -> None:
         """Trace the drawing again now, although it did not change (a setting did)."""
@@ -239,3 +312,4 @@ class Live(QObject):
         """Stop the frame timer and the loader's reports (the window is closing)."""
         self._timer.stop()
         self.loader.close(wait)
+        self.tracer.close(wait)

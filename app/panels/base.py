@@ -8,6 +8,7 @@ tile to enlarge), never by reaching into another panel.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -92,6 +93,19 @@ class TitleLabel(QLabel):
         return self.sizeHint()
 
 
+class TimedView(pg.GraphicsView):
+    """A ``GraphicsView`` that knows what its last paint cost: while the pen moves, the
+    deck spends a slice's budget on updating panels *and* on the paints they will need
+    (``app.panels.deck``), so one repaint never holds the ink up for long."""
+
+    paint_ms = 0.0
+
+    def paintEvent(self, event) -> None:
+        start = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_ms = (time.perf_counter() - start) * 1000
+
+
 class LayerPanel(QFrame):
     """A titled view of one layer. Subclasses fill :meth:`show_layer` and :meth:`describe`.
 
@@ -117,7 +131,7 @@ class LayerPanel(QFrame):
         # vanish after a few seconds, and the panel's help tooltip used to replace it.
         self.readout = QLabel(" ")
         self.readout.setObjectName("panel_readout")
-        self.view = pg.GraphicsView()
+        self.view = TimedView()
         self.view.setObjectName(f"view_{name}")
         self.view.setBackground(None)
         self.box = pg.ViewBox(lockAspect=True, enableMouse=False, invertY=True,

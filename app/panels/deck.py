@@ -12,13 +12,18 @@ Panels talk to the rest of the window through the deck's signals (values, not wi
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 
+#: The most of the GUI thread's time the panels take while the pen moves.
+DUTY = float(os.environ.get("CONVPAD_PANEL_DUTY", "0.8"))
 ANSWER = ""  # the layer name of the answer panel that no layer feeds (see panels_for)
 
 if TYPE_CHECKING:
@@ -111,23 +116,42 @@ class _Page(QWidget):
         return block
 
     def show_trace(self, trace, blank: bool) -> None:
+        """Every panel shows ``trace`` now."""
+        for k in range(len(self.panels)):
+            self.show_panel(k, trace, blank)
+
+    def show_panel(self, k: int, trace, blank: bool) -> None:
+        """Panel ``k`` shows ``trace`` (its layer, or the answer)."""
+        panel, name = self.panels[k]
+        panel.set_difference(getattr(trace, "difference", False))
+        if name == ANSWER:
+            panel.show_probabilities(None if blank else trace.probabilities)
+            return
         layers = trace.layers
-        index = {layer.name: i for i, layer in enumerate(layers)}
-        difference = getattr(trace, "difference", False)
-        for panel, name in self.panels:
-            panel.set_difference(difference)
-            if name == ANSWER:
-                panel.show_probabilities(None if blank else trace.probabilities)
-                continue
-            i = index[name]
-            if blank:
-                panel.show_empty(layers[i])
-            else:
-                panel.show_layer(layers[i], layers[i - 1] if i else None)
+        i = next(j for j, layer in enumerate(layers) if layer.name == name)
+        if blank:
+            panel.show_empty(layers[i])
+        else:
+            panel.show_layer(layers[i], layers[i - 1] if i else None)
 
 
 class PanelDeck(QStackedWidget):
-    """A page of panels per model name; ``show_trace`` updates the visible page only."""
+    """A page of panels per model name; ``show_trace`` updates the visible page only.
+
+    **Ink first** (issue #24): while the pen moves, :meth:`show_trace` with a
+    ``budget_ms`` updates panels in data-flow order only until the budget is spent, and
+    goes on at the next turn of the event loop, after the pen's queued events — so a pen
+    event never waits for more than one slice of panel work, and each frame repaints
+    only the panels updated in it. A newer trace does not restart the round: the panels
+    not yet updated take the newest one, then the round begins again for those that
+    showed an older one, so every panel keeps following the pen, none starves, and all
+    end on the latest drawing. ``round_done(rate)`` fires when every panel shows the
+    latest trace: how many rounds a second the machine keeps up (the rate readout).
+    A hidden deck (the stage on, the dashboard covered) does no work at all, and shows
+    the latest trace when it comes back.
+    """
+
+    round_done = Signal(float)
 
     cell_hovered = Signal(object)
     tile_clicked = Signal(str, int)
@@ -142,6 +166,24 @@ class PanelDeck(QStackedWidget):
         self._spare_zooms: list[ZoomView] = []
         self.cell_hovered.connect(self.outline_input)
         self.tile_clicked.connect(self.open_zoom)
+        self._pending: tuple | None = None  # the newest (trace, blank) not yet everywhere
+        self._shown_by: list[object] = []  # per panel of the page: the trace it shows
+        self._next = 0  # where the round goes on
+        self._budget_ms = 0.0
+        self._slice = QTimer(self)
+        self._slice.setSingleShot(True)
+        self._slice.timeout.connect(self._work)
+        #: ms until the pen's next move (inf: no stroke); the window sets the canvas's.
+        self.pen_gap: Callable[[], float] = lambda: math.inf
+        self._round_clock = QElapsedTimer()
+        self._round_clock.start()
+        self._rounds: list[int] = []  # when rounds ended, ms (the last second's: the rate)
+        self._cost: list[float] = []  # per panel: its last update + paint, ms
+        self._work_ms = 0.0  # the round's work so far (updates and their paints), ms
+        self._round_ms = 0.0  # … the last whole round's
+        self._since_round = QElapsedTimer()
+        self._since_round.start()
+        self._hidden_since: tuple | None = None
 
     def show_model(self, name: str, blank_trace, example_trace) -> None:
         """Show ``name``'s page, building it (once) from a blank and an example trace.
@@ -165,11 +207,104 @@ class PanelDeck(QStackedWidget):
             self._pages[key] = page
             self.addWidget(page)
         self.setCurrentWidget(page)
+        self._slice.stop()
+        self._pending, self._shown_by, self._next = None, [], 0
 
-    def show_trace(self, trace, blank: bool) -> None:
+    def show_trace(self, trace, blank: bool, budget_ms: float | None = None) -> None:
+        """Show ``trace`` on the visible page: now (``budget_ms`` None), or in slices of
+        ``budget_ms`` of work each (see the class docstring)."""
         page = self.currentWidget()
-        if isinstance(page, _Page):
+        if not isinstance(page, _Page):
+            return
+        if not self.isVisible():
+            self._hidden_since = (trace, blank)  # nobody sees it: no work until shown
+            return
+        if len(self._shown_by) != len(page.panels):
+            self._shown_by = [None] * len(page.panels)
+        if budget_ms is None:
+            self._slice.stop()
+            self._pending = None
             page.show_trace(trace, blank)
+            self._shown_by = [trace] * len(page.panels)
+            self._refresh_zooms()
+            self._round_ended()
+            return
+        self._pending, self._budget_ms = (trace, blank), budget_ms
+        if not self._slice.isActive():
+            # The panels' share of the GUI thread stays at most DUTY: after a round of
+            # W ms of work, the next one waits W·(1 − DUTY)/DUTY. A slow machine shows
+            # fewer rounds a second; the pen's events never queue behind them.
+            rest = self._round_ms * (1 - DUTY) / DUTY - self._since_round.elapsed()
+            self._slice.start(max(0, int(rest)))
+
+    def _work(self) -> None:
+        """One slice: panels take the newest trace, as many as the budget and the gap
+        before the pen's next move leave time for (at least one, when the pen allows)."""
+        page = self.currentWidget()
+        if self._pending is None or not isinstance(page, _Page) or not self.isVisible():
+            self._pending = None
+            return
+        trace, blank = self._pending
+        n = len(page.panels)
+        if len(self._shown_by) != n:
+            self._shown_by = [None] * n
+        if len(self._cost) != n:
+            self._cost = [0.0] * n
+        gap = self.pen_gap()
+        clock = QElapsedTimer()
+        clock.start()
+        painting = 0.0  # what the panels updated will cost to repaint (their last paints)
+        done = 0
+        for _ in range(n):
+            k = self._next % n
+            if self._shown_by[k] is trace:
+                self._next = (k + 1) % n
+                continue
+            spent = clock.nsecsElapsed() / 1e6 + painting
+            if done and spent + self._cost[k] > self._budget_ms:
+                break
+            if spent + self._cost[k] > gap - 1.0:
+                if not done:  # the pen's next move is due: its ink first, then on
+                    self._slice.start(int(gap) + 1)
+                    return
+                break
+            before = clock.nsecsElapsed()
+            page.show_panel(k, trace, blank)
+            self._shown_by[k] = trace
+            view = page.panels[k][0].view
+            self._cost[k] = (clock.nsecsElapsed() - before) / 1e6 + view.paint_ms
+            painting += view.paint_ms
+            done += 1
+            self._next = (k + 1) % n
+        self._work_ms += clock.nsecsElapsed() / 1e6 + painting
+        if any(t is not trace for t in self._shown_by):
+            # The rest after the repaint of these, and the pen's queued events.
+            self._slice.start(0)
+            return
+        self._pending = None
+        self._refresh_zooms()
+        self._round_ms, self._work_ms = self._work_ms, 0.0
+        self._since_round.restart()
+        self._round_ended()
+
+    def _round_ended(self) -> None:
+        now = self._round_clock.elapsed()
+        self._rounds = [t for t in self._rounds if now - t < 1000] + [now]
+        self.round_done.emit(float(len(self._rounds)))
+
+    @property
+    def settled(self) -> bool:
+        """Every panel shows the newest trace it was given (no slice pending)."""
+        return self._pending is None
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._hidden_since is not None:
+            trace, blank = self._hidden_since
+            self._hidden_since = None
+            self.show_trace(trace, blank)
+
+    def _refresh_zooms(self) -> None:
         for (name, tile), view in list(self._zooms.items()):
             self._refresh_zoom(name, tile, view)
 

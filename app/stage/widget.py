@@ -9,54 +9,20 @@ number of requests between two frames (pen strokes, clicker presses) cost one pa
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QPointF, QRectF, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
 from app.look import DARK, LIGHT, Look, Type, line_height, look_for, text_width
 from app.stage.base import Frame, Limits, StageBase
 from app.stage.build import build_stages, structure
-from app.stage.ink import Ink, Painted, Shown, shown_from
+from app.stage.ink import Ink, Painted, Shown
 from app.stage.strip import PipelineStrip
+from app.stage.view import StageView
 
 DRAW_SOMETHING = "draw something — this step fills in as you draw"
 COMPARING = ("B − A: how much each number changed from the pinned drawing A "
              "(probabilities in points)")
-
-
-class _View(QWidget):
-    """Paints the current stage: its title row and its body."""
-
-    clicked = Signal(QPointF)
-
-    def __init__(self, stage: Stage) -> None:
-        super().__init__(stage)
-        self.setObjectName("stage_view")
-        self._stage = stage
-        self.paints = 0  # how many times the stage was painted (tests read it)
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it paints every pixel
-        self.records: list[tuple] = []
-        self.painted: list[Painted] = []
-
-    @property
-    def shown(self) -> list[Shown]:
-        return shown_from(self.records)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
-        try:  # an exception must not leave the painter open: Qt would crash on the next paint
-            ink = self._stage._paint(p)
-        finally:
-            p.end()
-        self.records, self.painted = ink.records, ink.painted
-        self.paints += 1
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.clicked.emit(event.position())
-            event.accept()
-            return
-        super().mousePressEvent(event)
 
 
 class Stage(QWidget):
@@ -94,13 +60,13 @@ class Stage(QWidget):
         self._pager: QRectF = QRectF()
         self._body: QRectF = QRectF()
         self.strip = PipelineStrip(self)
-        self.view = _View(self)
+        self.view = StageView(self)
         self.strip.clicked.connect(self.go)
         self.view.clicked.connect(self._click)
         self._relayout()
 
     # ===== public API =================================================================
-    def set_trace(self, trace, blank: bool) -> None:
+    def set_trace(self, trace, blank: bool, paced: bool = False) -> None:
         """Show ``trace`` (an engine Trace); ``blank`` for an empty canvas (no activity).
 
         Another network rebuilds the stages; other weights of the same network (features
@@ -117,7 +83,13 @@ class Stage(QWidget):
             self._stages = self._built(trace)
             self._layout_stages()
         self._weights = weights
-        self.view.update()
+        v = self.view
+        if not paced:
+            v.update()
+        elif not v.pace.isActive():
+            # While the pen moves, the stage repaints at most half the time: after a
+            # paint of P ms it waits P ms, so the ink's paints always get their turn.
+            v.pace.start(max(0, int(v.paint_ms - v.since_paint.elapsed())))
 
     def set_explanation(self, explanation, drawing) -> None:
         """The Explain step's map (an ``engine.explain.Explanation`` of ``drawing``, the

@@ -53,8 +53,8 @@ def test_a_model_that_fails_its_first_trace_never_becomes_live(qtbot, monkeypatc
     qtbot.waitUntil(lambda: window.prediction.text().startswith("X"))
     real = engine.load_model
 
-    def load(name, device="auto", weights=None):
-        m = real(name, device=device, weights=weights)
+    def load(name, device="auto", weights=None, classes=None):
+        m = real(name, device=device, weights=weights, classes=classes)
         return _BrokenTrace(m) if name == "digits" else m
 
     monkeypatch.setattr(engine, "load_model", load)
@@ -154,6 +154,7 @@ def test_an_empty_canvas_shows_no_activity_on_any_panel(qtbot):
         qtbot.waitUntil(lambda w=window: w.trace is not None)
         window.canvas.clear()
         qtbot.waitUntil(lambda w=window: w.trace is None)
+        qtbot.waitUntil(lambda w=window: w.deck.settled)
         for panel in window.panels():
             kind = type(panel).__name__
             values = panel.tile_values(0)

@@ -1,0 +1,73 @@
+"""The stage's canvas: paints the current step, and paces its repaints behind the pen.
+
+While the pen moves (issue #24), a repaint of the stage — every number of the busiest
+step, at 4K several milliseconds — must not share a repaint with the pen's newest ink:
+:meth:`StageView.paced_update` repaints only when the pen's next move leaves time for
+it, else right after that move, and waits as long as its last paint took before the
+next one, so the stage takes at most half of the GUI thread while a stroke goes on.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QWidget
+
+from app.stage.ink import Painted, Shown, shown_from
+
+
+class StageView(QWidget):
+    """Paints the current stage: its title row and its body."""
+
+    clicked = Signal(QPointF)
+
+    def __init__(self, stage) -> None:
+        super().__init__(stage)
+        self.setObjectName("stage_view")
+        self._stage = stage
+        self.paints = 0  # how many times the stage was painted (tests read it)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it paints every pixel
+        self.records: list[tuple] = []
+        self.painted: list[Painted] = []
+        self.paint_ms = 0.0  # the last paint's cost, and the time since (pacing)
+        self.since_paint = QElapsedTimer()
+        self.since_paint.start()
+        self.pace = QTimer(self)  # a paced repaint, waiting its turn
+        self.pace.setSingleShot(True)
+        self.pace.timeout.connect(self.paced_update)
+        self.pen_gap = lambda: math.inf  # ms until the pen's next move (the window's)
+
+    def paced_update(self) -> None:
+        """Repaint now if the pen's next move leaves time for it, else right after it:
+        a paint of the stage never shares a repaint with the pen's newest ink."""
+        gap = self.pen_gap()
+        if gap < self.paint_ms + 1.0:
+            self.pace.start(int(gap) + 1)
+        else:
+            self.update()
+
+    @property
+    def shown(self) -> list[Shown]:
+        return shown_from(self.records)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        clock = QElapsedTimer()
+        clock.start()
+        p = QPainter(self)
+        try:  # an exception must not leave the painter open: Qt would crash on the next paint
+            ink = self._stage._paint(p)
+        finally:
+            p.end()
+        self.records, self.painted = ink.records, ink.painted
+        self.paints += 1
+        self.paint_ms = clock.nsecsElapsed() / 1e6
+        self.since_paint.start()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit(event.position())
+            event.accept()
+            return
+        super().mousePressEvent(event)

@@ -1,0 +1,147 @@
+"""The pen never waits (issue #24): the ink reaches the pen at every move, the network
+runs off the GUI thread, the panels follow in slices that leave the pen's events alone,
+end on the newest drawing, and cost nothing while hidden."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+from pen import stroke
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+import app
+
+LOAD_MS = 60_000
+
+
+@pytest.fixture
+def window(qtbot):
+    w = app.create_main_window(model="digits")
+    qtbot.addWidget(w)
+    w.setFixedSize(1280, 720)
+    w.show()
+    qtbot.waitUntil(lambda: w.model is not None and w.model.name == "digits", timeout=LOAD_MS)
+    return w
+
+
+def move(canvas, pos: QPointF, kind=QEvent.Type.MouseMove) -> None:
+    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease \
+        else Qt.MouseButton.LeftButton
+    QApplication.sendEvent(canvas, QMouseEvent(kind, pos, canvas.mapToGlobal(pos),
+                                               Qt.MouseButton.LeftButton, buttons,
+                                               Qt.KeyboardModifier.NoModifier))
+
+
+def test_the_ink_reaches_the_pen_at_every_move_before_the_raster_has_it(qtbot, window):
+    canvas = window.canvas
+    r = canvas.drawing_rect()
+    a = QPointF(r.left() + r.width() * 0.2, r.top() + r.height() * 0.5)
+    b = QPointF(r.left() + r.width() * 0.5, r.top() + r.height() * 0.5)
+    c = QPointF(r.left() + r.width() * 0.8, r.top() + r.height() * 0.5)
+    move(canvas, a, QEvent.Type.MouseButtonPress)
+    move(canvas, b)
+    move(canvas, c)
+    assert canvas.moves_shown == 2
+    # The raster (what the network reads) has the curve up to b only: c's piece needs
+    # the move after it. The screen shows the ink up to c already.
+    k = 324 / r.width()
+    near_c = canvas.raster()[int((c.y() - r.top()) * k), int((c.x() - r.left()) * k) - 12]
+    assert near_c == 0
+    shown = canvas.grab().toImage()
+    pixel = shown.pixelColor(int(c.x() - 12 / k), int(c.y()))
+    assert pixel.lightness() > 200
+    move(canvas, c, QEvent.Type.MouseButtonRelease)
+    assert canvas.raster()[int((c.y() - r.top()) * k), int((c.x() - r.left()) * k) - 12] > 0
+
+
+def test_the_network_runs_off_the_gui_thread_and_the_panels_end_on_the_newest_drawing(
+        qtbot, window):
+    threads: list[str] = []
+    real = window.model.trace
+
+    def trace(x):
+        threads.append(threading.current_thread().name)
+        return real(x)
+
+    window.model.trace = trace
+    stroke(qtbot, window.canvas, [(0.25, 0.22), (0.75, 0.22), (0.45, 0.82)])
+    qtbot.waitUntil(lambda: bool(threads) and not window.live._busy and not window.live._dirty
+                    and window.deck.settled, timeout=10_000)
+    assert threads and all(name == "convpad-trace" for name in threads)
+    final = window.live.latest[0]
+    final_raster = window.canvas.raster()
+    x, _ = window.model.prepare(final_raster, input=window.live.input_mode)
+    np.testing.assert_allclose(final.layer("input").output, real(x).layer("input").output)
+    for panel in window.panels():  # every panel shows the newest trace
+        if panel.name in ("conv1", "pool2"):
+            np.testing.assert_allclose(panel.tile_values(0),
+                                       final.layer(panel.name).output.reshape(
+                                           panel.mosaic.count, panel.mosaic.height,
+                                           panel.mosaic.width)[0])
+    assert window.trace.prediction == "7"
+
+
+def test_a_slice_waits_for_the_pen_s_next_move_and_does_one_panel_at_a_time(qtbot, window):
+    deck = window.deck
+    window.load_preset("X (lecture)")
+    window.run_network_now()
+    x, _ = window.model.prepare(window.canvas.raster(), input=window.live.input_mode)
+    trace = window.model.trace(x)  # a trace no panel shows yet
+    frames = [p.frames for p in window.panels()]
+    deck.pen_gap = lambda: 0.2  # the pen's next move is due: no panel work now
+    deck.show_trace(trace, False, budget_ms=0)
+    deck._work()
+    assert [p.frames for p in window.panels()] == frames and deck._pending is not None
+    deck.pen_gap = lambda: math.inf  # the pen is up: one panel a slice
+    deck._slice.stop()
+    deck._work()
+    changed = [p.frames - f for p, f in zip(window.panels(), frames, strict=True)]
+    assert sum(changed) == 1
+    qtbot.waitUntil(lambda: deck._pending is None, timeout=5_000)
+    assert all(p.frames > f for p, f in zip(window.panels(), frames, strict=True))
+
+
+def test_hidden_panels_cost_nothing_and_catch_up_when_shown(qtbot, window):
+    window.load_preset("X (lecture)")
+    window.run_network_now()
+    window.set_presentation(True)  # the stage covers the dashboard
+    frames = [p.frames for p in window.panels()]
+    stroke(qtbot, window.canvas, [(0.2, 0.3), (0.8, 0.7)])
+    qtbot.waitUntil(lambda: not window.live._busy and not window.live._dirty, timeout=10_000)
+    window.run_network_now()
+    assert [p.frames for p in window.panels()] == frames
+    window.set_presentation(False)
+    qtbot.waitUntil(lambda: all(p.frames > f for p, f in zip(window.panels(), frames,
+                                                            strict=True)), timeout=5_000)
+
+
+def test_a_trace_of_an_older_drawing_never_replaces_a_newer_one(qtbot, window):
+    live = window.live
+    window.load_preset("X (lecture)")
+    live.schedule()
+    live._submit()  # a trace of the X in flight …
+    window.load_preset("O")
+    live.run_now()  # … and the O traced at once, on the GUI thread
+    qtbot.waitUntil(lambda: not live._busy, timeout=10_000)
+    assert live.latest[0].prediction == window.trace.prediction
+    np.testing.assert_array_equal(
+        live.latest[0].layer("input").output,
+        window.model.trace(window.model.prepare(window.canvas.raster(),
+                                                input=live.input_mode)[0])
+        .layer("input").output)
+
+
+def test_the_rate_readout_says_how_often_the_panels_catch_up(qtbot, window):
+    window.action("act_show_rate").trigger()
+    label = window.controls.rate_label
+    assert label.isVisible()
+    stroke(qtbot, window.canvas, [(0.3, 0.3), (0.7, 0.3), (0.5, 0.8)])
+    qtbot.waitUntil(lambda: label.text().startswith("panels "), timeout=10_000)
+    assert "/s · network " in label.text() and label.text().endswith(" ms")
+    window.action("act_show_rate").trigger()
+    assert not label.isVisible()
