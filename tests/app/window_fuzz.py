@@ -197,6 +197,57 @@ class Fuzzer:
             p = panels[int(self.rng.integers(len(panels)))]
             self.window.open_zoom(p.name, 0)
 
+    def explain(self) -> None:
+        """The X key, another method or class to explain, the stage's Explain step."""
+        ex = self.window.explainer
+        r = self.rng.random()
+        if r < 0.4:
+            ex.action.trigger()
+        elif r < 0.7:
+            ex.panel.method_box.setCurrentIndex(int(self.rng.integers(
+                ex.panel.method_box.count())))
+        else:
+            ex.panel.target_box.setCurrentIndex(int(self.rng.integers(
+                ex.panel.target_box.count())))
+
+    def class_mode(self) -> None:
+        """Open or close the class, a drawing posted, a prompt, a drawing onto the canvas."""
+        cm = self.window.classmode
+        r = self.rng.random()
+        if not cm.is_open or r < 0.15:
+            if cm.is_open:
+                cm.close()
+            else:
+                cm.open(host="127.0.0.1")
+            return
+        if r < 0.6:
+            import json
+            import threading
+            import urllib.request
+
+            body = json.dumps({"name": "fuzz", "width": 300, "height": 300, "strokes": [
+                self.rng.uniform(-50, 350, (int(self.rng.integers(1, 20)), 2)).tolist()]})
+            url = cm.server.url.replace("/?k=", "/api/drawings?k=")
+
+            def send() -> None:
+                try:
+                    urllib.request.urlopen(urllib.request.Request(
+                        url, data=body.encode(), headers={"Content-Type": "application/json"}),
+                        timeout=10).read()
+                except OSError:
+                    pass  # refused (rate limit, no ink) or closed meanwhile: the app's business
+
+            threading.Thread(target=send, daemon=True).start()
+        elif r < 0.8 and cm.entries:
+            cm.show_on_canvas(int(self.rng.integers(len(cm.entries))))
+        else:
+            from app.classmode.sorting import parse_prompt
+
+            words = self.rng.choice(["draw a 7", "fool it: a 3 it reads as an 8", "draw an X",
+                                     ""])
+            cm.ask(parse_prompt(str(words), list(self.window.model.classes))
+                   if words else None)
+
     # ----- the run --------------------------------------------------------------------
     def sequence(self) -> None:
         moves = [
@@ -216,6 +267,8 @@ class Fuzzer:
             (0.03, self.compare),
             (0.02, self.sweep_click),
             (0.002, self.damaged_settings),
+            (0.03, self.explain),
+            (0.03, self.class_mode),
         ]
         p = np.array([m[0] for m in moves])
         for _ in range(int(self.rng.integers(1, 5))):
@@ -230,6 +283,7 @@ class Fuzzer:
         w = self.window
         if w.presenting:
             w.action("act_present").trigger()
+        w.classmode.close()
         w.live.loader.wait(60)
         w.teach.worker.wait(60)
         QApplication.processEvents()
