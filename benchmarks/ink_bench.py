@@ -243,3 +243,40 @@ def hooks(window) -> None:
         _on_paint(panels[-1].view, lambda t, v: window._panel_record(t, v),
                   lambda: window._panel_value())
         panels[-1]._ink_hooked = True
+
+
+def measure_overlay(window, size: tuple[int, int], moves: int, strokes: int = 3
+                    ) -> dict[str, float]:
+    """Issue #22: the Explain overlay never delays the pen. Strokes with the overlay on
+    (X: a map computed after each stroke, in a worker, while the next one may begin)
+    and off, interleaved, each followed by the pause a person takes between strokes."""
+    from benchmarks.ui_bench import on_canvas, recorded_stroke
+
+    app = QApplication.instance()
+    window.set_presentation(False)
+    window.setFixedSize(*size)
+    window.show()
+    for _ in range(10):
+        app.processEvents()
+    hooks(window)
+    points = on_canvas(window.canvas, recorded_stroke(moves + 1))
+    explainer = window.explainer
+    on, off = [], []
+
+    def pause(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.002)
+
+    for _ in range(strokes):
+        for overlay, out in ((True, on), (False, off)):
+            if explainer.on != overlay:
+                explainer.action.trigger()
+            pause(0.3)  # between strokes: the map of the last one is computed meanwhile
+            out.append(stroke(window, points, True, False))
+    if explainer.on:
+        explainer.action.trigger()
+    a, b = figures(on), figures(off)
+    return {"ink_p50": a["ink_p50"], "ink_p95": a["ink_p95"], "ink_off_p50": b["ink_p50"],
+            "ink_off_p95": b["ink_p95"], "kept": a["kept"], "kept_off": b["kept"]}

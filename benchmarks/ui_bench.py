@@ -269,6 +269,8 @@ def main() -> int:
                         "(ink latency, panel lag, kept moves; panels live vs hidden)")
     parser.add_argument("--moves", type=int, default=240, help="--ink: moves per stroke")
     parser.add_argument("--size", choices=["1080p", "4k", "both"], default="both")
+    parser.add_argument("--explain", action="store_true",
+                        help="the Explain overlay on vs off: ink while drawing, desk 1080p")
     parser.add_argument("--sync", action="store_true",
                         help="with --ink: also the synchronous event→repaint ratios")
     parser.add_argument("--breakdown", action="store_true",
@@ -286,6 +288,16 @@ def main() -> int:
     if window.model is None:
         raise SystemExit(f"ui_bench: the digits model did not load: {window.notice.text()}")
     views = ["desk", "stage"] if args.view == "both" else [args.view]
+    if args.explain:
+        from benchmarks.ink_bench import measure_overlay
+
+        r = measure_overlay(window, SIZES["1080p"], args.moves)
+        print(f"explain overlay, desk 1080p: ink p50 {r['ink_p50']:.1f} ms, p95 "
+              f"{r['ink_p95']:.1f} ms with the overlay on; off: p50 {r['ink_off_p50']:.1f}, "
+              f"p95 {r['ink_off_p95']:.1f}; ratio of p95 {r['ink_p95'] / r['ink_off_p95']:.2f}; "
+              f"kept moves {r['kept']:.1%} (off {r['kept_off']:.1%})", flush=True)
+        results.update({f"explain_{k}": round(v, 4) for k, v in r.items()})
+        views = []
     if args.ink:
         from benchmarks.ink_bench import measure_ink
 
