@@ -28,11 +28,14 @@ which then raised "Signal source has been deleted"); once closed it drops its si
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import sys
 import threading
+import time
 import traceback
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +43,20 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.notices import describe
+
+_ALL: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def close_all(wait: float = 2.0) -> None:
+    """Close every worker and let running jobs end (at most ``wait`` s in all) before
+    the interpreter goes: a job still inside torch when its C++ thread pools are torn
+    down aborts the process ("terminate called without an active exception")."""
+    deadline = time.monotonic() + wait
+    for worker in list(_ALL):
+        worker.close()
+    for worker in list(_ALL):
+        worker.wait(max(0.0, deadline - time.monotonic()))
 
 
 class _Either:
@@ -86,6 +103,7 @@ class Worker(QObject):
 
     def __init__(self, name: str, policy: str = "queue", nice: int = 0) -> None:
         super().__init__()  # no parent, on purpose: see the module docstring
+        _ALL.add(self)
         if policy not in ("parallel", "queue", "latest"):
             raise ValueError(f"unknown worker policy {policy!r}")
         self.name, self.policy, self.nice = name, policy, nice

@@ -69,12 +69,14 @@ def problems(stage, height: int) -> list[str]:
     return out
 
 
-def ocr_numbers(stage, small_png: str, scale: float) -> tuple[int, int]:
+def ocr_numbers(stage, small_png: str, scale: float,
+                origin: tuple[float, float] = (0.0, 0.0)) -> tuple[int, int]:
     """How many of the painted numbers tesseract reads back from the 960×540 shrink.
 
     Each number's cell is cut out of the shrunk screenshot, turned dark-on-light (white
     digits on a dark cell are negated: tesseract reads only dark text) and read alone.
     A minus read as a long dash and a highlight frame read as a bracket count as read.
+    ``origin`` is where the stage's top-left is in the screenshot (a whole window's).
     """
     import shutil
     import subprocess
@@ -93,8 +95,9 @@ def ocr_numbers(stage, small_png: str, scale: float) -> tuple[int, int]:
         inset = min(s.cell.width(), s.cell.height()) * 0.08  # clear of the grid lines
         r = s.rect.adjusted(-pad, -pad, pad, pad).intersected(
             s.cell.adjusted(inset, inset, -inset, -inset))
-        box = (int(r.left() * scale), int((r.top() + y0) * scale),
-               int(r.right() * scale + 1), int((r.bottom() + y0) * scale + 1))
+        ox, oy = origin
+        box = (int((r.left() + ox) * scale), int((r.top() + y0 + oy) * scale),
+               int((r.right() + ox) * scale + 1), int((r.bottom() + y0 + oy) * scale + 1))
         cell = img.crop(box)
         px = np.asarray(cell, np.float32)
         lo, med, hi = np.percentile(px, [2, 50, 98])

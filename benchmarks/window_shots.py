@@ -63,7 +63,7 @@ def main() -> int:
     if args.stepper:
         return stepper_shots(args)
 
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QPoint, Qt
     from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QApplication
 
@@ -104,7 +104,9 @@ def main() -> int:
             ocr = ""
             if args.ocr:
                 stage = window.stage
-                read, total = ocr_numbers(stage, f"{base}_960.png", SMALL[0] / screen.width())
+                at = stage.mapTo(window, QPoint(0, 0))
+                read, total = ocr_numbers(stage, f"{base}_960.png", SMALL[0] / screen.width(),
+                                          (at.x(), at.y()))
                 ocr_read, ocr_all = ocr_read + read, ocr_all + total
                 ocr = f"  OCR {read}/{total}"
             s = window.stage

@@ -59,6 +59,7 @@ class Explainer(QObject):
         self.host = host
         self.worker = Worker("convpad-explain", "latest", nice=10)
         host.live.destroyed.connect(lambda *_: self.worker.close())
+        host.add_close_guard(lambda: self.worker.close(1.0) or True)
         self.worker.done.connect(self._done)
         self.worker.failed.connect(self._failed)
         self.panel = ExplainPanel()
