@@ -3,7 +3,10 @@
 :func:`fit` trains a network on 28×28 inputs with AdamW under a one-cycle schedule,
 every view freshly distorted (:func:`~engine.training.augment.augment`), the loss
 computed on the logits (the network without its final softmax: a module is never
-swapped or edited to train it). With held-out inputs it evaluates after every epoch
+swapped or edited to train it) against the labels and, when given, per-input soft
+targets (a teacher ensemble's predictions: knowledge distillation, Hinton et al. 2015).
+It can keep an exponential moving average of the weights (Polyak averaging) and return
+that instead of the last step's. With held-out inputs it evaluates after every epoch
 (and once before the first, as epoch 0) and keeps the best checkpoint; a loss that
 becomes NaN or infinite stops it, keeping the best weights before; a ``stop`` event ends
 it within one step.
@@ -25,6 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from engine.spec import Augment
 from engine.training.augment import augment
@@ -43,6 +47,11 @@ class Settings:
     label_smoothing: float = 0.0
     warmup: float = 0.3  # share of the steps the one-cycle schedule spends rising
     augment: Augment = field(default_factory=Augment)
+    # Weight of the soft targets in the loss (the labels get 1 − distill); 0 without them.
+    distill: float = 0.0
+    # Decay per step of a moving average of the weights, which is then what is
+    # evaluated and kept; 0: the weights themselves.
+    ema: float = 0.0
 
 
 @dataclass
@@ -89,6 +98,7 @@ def fit(
     on_epoch: Progress | None = None,
     stop: threading.Event | None = None,
     steps: Callable[[int, int], Iterable[int]] = lambda epoch, n: range(n),
+    targets: torch.Tensor | None = None,
 ) -> Fitted:
     """Train ``module`` (on ``x``'s device) and return the weights to keep.
 
@@ -99,6 +109,10 @@ def fit(
     ``loss``/``accuracy`` on the training views, ``held_out_loss``/
     ``held_out_accuracy`` (NaN without held-out data), ``best_epoch`` and ``seconds``.
     ``steps(epoch, n)`` wraps each epoch's step range (a tqdm bar on the CLI).
+    ``targets`` (N, classes) are soft targets, a probability row per input of ``x``:
+    the loss is ``(1 − distill)`` × cross-entropy with the (smoothed) labels plus
+    ``distill`` × cross-entropy with these rows. With ``settings.ema`` the moving
+    average of the weights is evaluated, checkpointed and returned.
     """
     t0 = time.perf_counter()
     dev = x.device
@@ -111,15 +125,23 @@ def fit(
     sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, pct_start=s.warmup,
                                                  total_steps=s.epochs * n_steps)
              if s.epochs and n_steps else None)
+    if targets is not None and targets.shape != (len(x), targets.shape[1]):
+        raise ValueError(f"targets has shape {tuple(targets.shape)}: expected one row per "
+                         f"input, ({len(x)}, classes)")
+    distill = s.distill if targets is not None else 0.0
+    # The average starts as a copy of the weights and follows them step by step.
+    avg = (AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(s.ema)) if s.ema
+           else None)
+    kept = avg.module if avg is not None else module
     out = Fitted({}, 0, (-1.0, math.inf))
 
     def finish_epoch(epoch: int, loss: float, acc: float) -> None:
-        h_loss, h_acc = evaluate(module, *held_out) if held_out is not None else (
+        h_loss, h_acc = evaluate(kept, *held_out) if held_out is not None else (
             math.nan, math.nan)
         if held_out is None or ((h_acc, -h_loss) > (out.best[0], -out.best[1])
                                 and math.isfinite(h_loss)):
             out.best, out.best_epoch = (h_acc, h_loss), epoch
-            out.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            out.state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
         metrics = {"epoch": epoch, "epochs": s.epochs, "loss": loss, "accuracy": acc,
                    "held_out_loss": h_loss, "held_out_accuracy": h_acc,
                    "best_epoch": out.best_epoch, "seconds": time.perf_counter() - t0}
@@ -142,6 +164,8 @@ def fit(
             yb = y[idx]
             z = logits(module, xb)
             loss = F.cross_entropy(z, yb, label_smoothing=s.label_smoothing)
+            if distill:
+                loss = (1 - distill) * loss + distill * F.cross_entropy(z, targets[idx])
             if not torch.isfinite(loss):
                 out.stopped = (f"the loss became {loss.item()} at epoch {epoch}, step "
                                f"{step + 1} (learning rate {s.lr:g} too high?)")
@@ -151,6 +175,8 @@ def fit(
             opt.step()
             if sched is not None:
                 sched.step()
+            if avg is not None:
+                avg.update_parameters(module)
             tot_loss += loss.item() * len(yb)
             correct += int((z.argmax(1) == yb).sum())
             seen += len(yb)
@@ -161,7 +187,7 @@ def fit(
         out.stopped += (f"; kept the weights of epoch {out.best_epoch}, the best on "
                         "held-out drawings")
     if not out.state:
-        out.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        out.state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
     module.load_state_dict(out.state)
     module.to(memory_format=torch.contiguous_format).eval()
     return out

@@ -11,19 +11,29 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
+import torch
 
 from engine import load_model, model_spec
+from engine.spec import Augment
 from engine.storage.cards import read_card
 from engine.storage.files import sha256_file
-from engine.training import mnist, strokes
-from engine.training.shipped import load_trained, train
+from engine.training import distill, mnist, strokes
+from engine.training.loop import Settings, fit
+from engine.training.shipped import (
+    _reducer,
+    load_trained,
+    recorded_recipe,
+    train,
+    training_set,
+)
 
 UNSEEN_SEED = 424_242  # never used by engine.training for any split
 CV_FLOOR = 0.99  # the digits card's cross-validated real-digit accuracy
+NO_DISTORTION = Augment(rotate=0, shear=0, scale=0, shift=0, elastic=0)
 
 
 def test_stroke_drawings_are_deterministic_balanced_and_inked() -> None:
@@ -117,7 +127,7 @@ def test_shipped_digits_card_states_its_recipes_cross_validated_accuracy() -> No
     # The weights shipped were made by the recipe the code holds, and that recipe is the
     # one cross-validated: changing either without re-running the other fails here.
     recipe = asdict(spec.recipe) | {"epochs": spec.recipe.epochs, "strokes": spec.recipe.strokes}
-    assert card["recipe"] == recipe and cv["recipe"] == recipe
+    assert recorded_recipe(card["recipe"]) == recipe and recorded_recipe(cv["recipe"]) == recipe
     assert cv["folds"] >= 5 and cv["n"] == 5000 and len(cv["per_fold"]) == cv["folds"]
     assert cv["mean"] >= CV_FLOOR and cv["mean"] == pytest.approx(np.mean(cv["per_fold"]))
 
@@ -129,3 +139,98 @@ def test_shipped_digits_fit_the_real_digits_they_learned_from() -> None:
     x, y, _, _ = mnist.mnist_fold(None)
     p = load_model("digits", device="cpu").predict(x[::2])
     assert float((p.argmax(1) == y[::2]).mean()) >= 0.995
+
+
+# ----- the loop's averaged weights and soft targets, on a network small enough to follow ----
+def _tiny_problem(n: int = 64) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """A linear classifier of 8×8 inputs, and inputs whose class is which half is inked."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
+    x = torch.zeros(n, 1, 8, 8)
+    y = torch.arange(n) % 2
+    x[y == 0, :, :, :4] = 1.0
+    x[y == 1, :, :, 4:] = 1.0
+    return net, x, y
+
+
+def test_fit_keeps_the_moving_average_of_the_weights_when_asked() -> None:
+    net, x, y = _tiny_problem()
+    seen: list[torch.Tensor] = []  # the weights after every step
+
+    def steps(epoch: int, n: int):
+        for i in range(n):
+            yield i
+            seen.append(net[1].weight.detach().clone())
+
+    decay = 0.8
+    settings = Settings(epochs=3, batch=16, lr=0.05, ema=decay, augment=NO_DISTORTION)
+    fitted = fit(net, x, y, torch.arange(len(x)), settings, torch.Generator().manual_seed(0),
+                 steps=steps)
+    average = seen[0]
+    for w in seen[1:]:
+        average = decay * average + (1 - decay) * w
+    assert len(seen) == 12
+    torch.testing.assert_close(fitted.state["1.weight"], average)
+    torch.testing.assert_close(net[1].weight.detach(), average)  # the module holds it too
+    assert not torch.allclose(average, seen[-1])  # and it is not the last step's
+
+
+def test_fit_learns_soft_targets_in_proportion_to_distill() -> None:
+    # Labels say one thing, soft targets the opposite: distill decides whom it follows.
+    net, x, y = _tiny_problem()
+    targets = torch.nn.functional.one_hot(1 - y, 2).float()
+    pool = torch.arange(len(x)).repeat(4)
+    answers = {}
+    for weight in (0.0, 1.0):
+        net, _, _ = _tiny_problem()
+        settings = Settings(epochs=4, batch=16, lr=0.05, distill=weight,
+                            augment=NO_DISTORTION)
+        fit(net, x, y, pool, settings, torch.Generator().manual_seed(0), targets=targets)
+        answers[weight] = float((net(x).argmax(1) == y).float().mean())
+    assert answers == {0.0: 1.0, 1.0: 0.0}
+    with pytest.raises(ValueError, match="one row per input"):
+        fit(net, x, y, pool, Settings(epochs=1, distill=0.5), torch.Generator(),
+            targets=targets[:10])
+
+
+def test_a_folds_training_side_holds_none_of_its_held_out_digits() -> None:
+    # Teachers and student alike learn from training_set: a held-out digit in it would
+    # make the cross-validated figure a measure of memory.
+    spec = model_spec("digits")
+    data = training_set(spec, spec.recipe, 10, 0, (2, 5), torch.device("cpu"))
+    reduce = _reducer(spec)
+    held = {reduce(im).astype(np.float32).tobytes() for im in data.test_x}
+    assert len(data.test_x) == 1000 and data.n_real == 4000
+    assert not held & {row.numpy().tobytes() for row in data.x[:, 0]}
+
+
+def test_teachers_are_trained_once_kept_in_a_file_and_reused(tmp_path) -> None:
+    """Two 1-epoch teachers on a small recipe (about 20 s on one core): the second run
+    finds their file and makes the very same student without training them again."""
+    recipe = replace(model_spec("digits").recipe, teachers=2, distill=0.5, mnist_repeat=1)
+    kw = {"epochs": 1, "strokes": 100, "fold": (1, 5), "recipe": recipe, "progress": False,
+          "teachers_dir": tmp_path / "teachers"}
+    first = train("digits", out=tmp_path / "a", **kw)
+    second = train("digits", out=tmp_path / "b", **kw)
+    assert first["teachers"]["reused"] is False and second["teachers"]["reused"] is True
+    assert first["teachers"]["seeds"] == [1, 2]
+    assert len(first["teachers"]["fit_on_real_digits"]) == 2
+    assert first["weights_sha256"] == second["weights_sha256"]
+    path = tmp_path / "teachers" / "digits-teachers-fold1of5.npz"
+    assert sorted((tmp_path / "teachers").iterdir()) == [path]
+    data = training_set(model_spec("digits"), replace(recipe, epochs=1, strokes=100), 100, 0,
+                        (1, 5), torch.device("cpu"))
+    key = distill.teachers_key(replace(recipe, epochs=1, strokes=100), 0, (1, 5), data.x)
+    logits, _ = distill.load_teachers(path, key)
+    assert logits.shape == (2, 4100, 10)
+    # Teachers made for another fold, seed or recipe are not these teachers.
+    for other in ({"fold": [0, 5]}, {"seeds": [2, 3]}, {"recipe": asdict(recipe)}):
+        assert distill.load_teachers(path, key | other) is None
+
+
+def test_a_card_made_before_a_recipe_field_existed_reads_as_its_default() -> None:
+    record = asdict(model_spec("digits").recipe)
+    old = {k: v for k, v in record.items() if k not in ("ema", "teachers", "distill")}
+    assert recorded_recipe(old) == record
+    assert recorded_recipe(record | {"ema": 0.999}) != record
+    assert recorded_recipe(None) is None
