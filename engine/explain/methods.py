@@ -30,6 +30,7 @@ any model use its raw output (probabilities). Positive = toward ``target``.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -85,7 +86,10 @@ def attribute(
         raise ConvPadError(f"target {target} is not a class index of {model.name} (0–{n - 1})")
     shape = tuple(model.input_shape)
     x_np = np.asarray(x, np.float32).reshape(shape)
-    forward = scores(model) if score == "log-odds" else model.module
+    # Grad-CAM hooks a layer of the network; the app runs the same network in other
+    # threads (the live trace), whose passes the hook would catch, so it hooks a copy.
+    net = copy.deepcopy(model.module) if method == "grad-cam" else model.module
+    forward = scores(model, net) if score == "log-odds" else net
     xt = torch.from_numpy(x_np[None].copy()).to(model.device)
     base = torch.from_numpy(background(model)[None]).to(model.device)
     if method != "occlusion":
@@ -99,14 +103,14 @@ def attribute(
         elif method == "saliency":
             out = Saliency(forward).attribute(xt, target=target, abs=False)
         else:
-            name, module = pick_layer(model.module, layer)
+            name, module = pick_layer(net, layer)
             cam = LayerGradCam(forward, module).attribute(
                 xt, target=target, relu_attributions=False)
             if cam.dim() != 4:
-                convs = ", ".join(n for n, _ in conv_layers(model.module)) or "none"
+                convs = ", ".join(n for n, _ in conv_layers(net)) or "none"
                 raise ConvPadError(f"layer {name!r} gives no map to look at; choose a conv "
                                  f"layer: {convs}")
-            return _to_input(model.module, name, cam, shape[-2:])
+            return _to_input(net, name, cam, shape[-2:])
     return out.detach()[0].sum(dim=0).float().cpu().numpy()
 
 
@@ -138,20 +142,21 @@ class _Log(nn.Module):
         return torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))
 
 
-def scores(model: Model) -> nn.Module:
+def scores(model: Model, module: nn.Module | None = None) -> nn.Module:
     """What is attributed, per class, as the model's ``spec.head`` says: the log-odds
     of its probability ("softmax" — from the layers before a last softmax layer —,
     "logits", "log-softmax"), or the network's output (the toy's "votes", and any head
-    not known here)."""
+    not known here). ``module`` is the model's network or a copy of it."""
     head = model.spec.head
-    children = list(model.module.children())
+    module = model.module if module is None else module
+    children = list(module.children())
     if head == "softmax" and children and isinstance(children[-1], nn.Softmax):
         return LogOdds(nn.Sequential(*children[:-1]))
     if head == "softmax":
-        return LogOdds(nn.Sequential(model.module, _Log()))
+        return LogOdds(nn.Sequential(module, _Log()))
     if head in ("logits", "log-softmax"):
-        return LogOdds(model.module)
-    return model.module
+        return LogOdds(module)
+    return module
 
 
 def background(model: Model) -> np.ndarray:

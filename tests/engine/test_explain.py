@@ -396,3 +396,29 @@ def test_cli_writes_overlays_and_refuses_bad_requests(parser, tmp_path, capsys) 
         assert run(parser.parse_args(["explain", str(one), *argv])) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and words in err and err.count("\n") == 1
+
+
+def test_grad_cam_holds_while_another_thread_runs_the_same_network(digits_net) -> None:
+    """The app traces the live drawing in a worker while Explain runs in another: a
+    Grad-CAM hook on the shared network caught the trace's forward passes (outputs of a
+    graph without gradients) and Captum failed with 'not used in the graph'."""
+    import threading
+
+    x = torch.from_numpy(digits_net.preprocess(_drawing("7"), invert=False)[None])
+    stop = threading.Event()
+
+    def trace_forever() -> None:
+        with torch.no_grad():
+            while not stop.is_set():
+                digits_net.module(x)
+
+    tracer = threading.Thread(target=trace_forever, daemon=True)
+    tracer.start()
+    try:
+        first = explain(digits_net, _drawing("7"), "grad-cam").input_map
+        for _ in range(60):
+            np.testing.assert_allclose(
+                explain(digits_net, _drawing("7"), "grad-cam").input_map, first, atol=1e-5)
+    finally:
+        stop.set()
+        tracer.join()
