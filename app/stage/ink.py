@@ -11,6 +11,7 @@ check is what was painted, not a model of it. Grids and images are numpy → one
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -79,17 +80,23 @@ class Painted:
     label: str = ""
 
 
-_GLYPHS: dict[tuple, QPixmap] = {}
+_GLYPHS: OrderedDict[tuple, QPixmap] = OrderedDict()
+_GLYPH_BYTES = [0]
+GLYPH_BUDGET = 24 * 2**20  # bytes of pre-rendered text kept; the least used go first
 
 
 def glyphs(text: str, px: int, bold: bool, rgb: int, dpr: float) -> QPixmap:
     """``text`` pre-rendered once per size and colour: a pixmap blit is about twice as
-    fast as laying out and rasterising the string again on every frame."""
+    fast as laying out and rasterising the string again on every frame.
+
+    The cache holds at most :data:`GLYPH_BUDGET` bytes, least recently used out first:
+    every value a stage paints is a new text, and at 4K one is tens of kilobytes — a
+    cache bounded by count (20,000) could hold half a gigabyte."""
     key = (text, px, bold, rgb, dpr)
     pm = _GLYPHS.get(key)
-    if pm is None:
-        if len(_GLYPHS) > 20_000:
-            _GLYPHS.clear()
+    if pm is not None:
+        _GLYPHS.move_to_end(key)
+    else:
         w, h = text_width(text, px, bold), line_height(px, bold)
         pm = QPixmap(max(1, math.ceil(w * dpr) + 2), max(1, math.ceil(h * dpr)))
         pm.setDevicePixelRatio(dpr)
@@ -100,6 +107,10 @@ def glyphs(text: str, px: int, bold: bool, rgb: int, dpr: float) -> QPixmap:
         q.drawText(QPointF(0, metrics(px, bold).ascent()), text)
         q.end()
         _GLYPHS[key] = pm
+        _GLYPH_BYTES[0] += pm.width() * pm.height() * 4
+        while _GLYPH_BYTES[0] > GLYPH_BUDGET and len(_GLYPHS) > 1:
+            _, old = _GLYPHS.popitem(last=False)
+            _GLYPH_BYTES[0] -= old.width() * old.height() * 4
     return pm
 
 
