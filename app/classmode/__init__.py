@@ -99,7 +99,7 @@ class ClassMode(QObject):
         menu = host.menu("&Class", "class_menu")
         self.act_open = QAction("Open the class…", menu)
         self.act_open.setObjectName("act_class_open")
-        self.act_open.setShortcut(QKeySequence("Ctrl+Shift+K"))
+        self.act_open.setShortcut(QKeySequence("Ctrl+Shift+C"))
         self.act_open.triggered.connect(self._open_from_menu)
         self.act_close = QAction("Close the class", menu)
         self.act_close.setObjectName("act_class_close")

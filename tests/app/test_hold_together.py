@@ -265,3 +265,21 @@ def test_the_window_takes_class_names_for_its_model(qtbot, tmp_path):
     w.show()
     qtbot.waitUntil(lambda: w.model is not None, timeout=LOAD_MS)
     assert w.model.classes[7] == "digit 7"
+
+
+def test_no_two_commands_share_a_shortcut(qtbot, window):
+    """Two actions with one shortcut make Qt fire neither ("ambiguous shortcut"): class
+    mode's Ctrl+Shift+K once silenced the contact sheet's. Every feature installed."""
+    from collections import defaultdict
+
+    from PySide6.QtGui import QAction
+
+    w = window("digits")
+    for feature in ("stepper_panel", "teach", "experiments", "explainer", "classmode"):
+        getattr(w, feature)
+    keys = defaultdict(list)
+    for act in w.findChildren(QAction):
+        for key in act.shortcuts():
+            keys[key.toString()].append(act.text())
+    assert len(keys) > 30
+    assert {k: v for k, v in keys.items() if len(v) > 1} == {}
