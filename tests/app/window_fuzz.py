@@ -27,7 +27,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -36,7 +36,7 @@ SIZES = [(1024, 600), (1280, 720), (1600, 900), (1920, 1080), (800, 500)]
 
 
 class Fuzzer:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, only: set[str] | None = None) -> None:
         import app
         from engine import list_models
 
@@ -46,6 +46,7 @@ class Fuzzer:
         self.window.resize(1280, 720)
         self.window.show()
         self.actions = 0
+        self.only = only
         self.trained = False
         # Every notice shown; an "internal error" one is a bug, whatever the window did next.
         self.bugs: list[str] = []
@@ -250,6 +251,20 @@ class Fuzzer:
 
     # ----- the run --------------------------------------------------------------------
     def sequence(self) -> None:
+        moves = self.moves()
+        p = np.array([m[0] for m in moves])
+        for _ in range(int(self.rng.integers(1, 5))):
+            moves[int(self.rng.choice(len(moves), p=p / p.sum()))][1]()
+            self.actions += 1
+        QApplication.processEvents()
+        # What a running event loop does and processEvents() does not: delete the objects
+        # given to deleteLater() (without it, every page the run rebuilds is kept alive).
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        if self.rng.random() < 0.3:
+            self.window.run_network_now()
+
+    def moves(self) -> list[tuple[float, object]]:
+        """(weight, action) of every kind of action, or of those ``--only`` names."""
         moves = [
             (0.34, lambda: self.stroke(switch_mid=False)),
             (0.08, lambda: self.stroke(switch_mid=True)),
@@ -270,13 +285,10 @@ class Fuzzer:
             (0.03, self.explain),
             (0.03, self.class_mode),
         ]
-        p = np.array([m[0] for m in moves])
-        for _ in range(int(self.rng.integers(1, 5))):
-            moves[int(self.rng.choice(len(moves), p=p / p.sum()))][1]()
-            self.actions += 1
-        QApplication.processEvents()
-        if self.rng.random() < 0.3:
-            self.window.run_network_now()
+        if self.only:
+            moves = [m for m in moves
+                     if m[1].__name__.replace("<lambda>", "stroke") in self.only]
+        return moves
 
     def finish(self) -> bool:
         """Wait for loads to end, draw the lecture's O, and check an answer comes."""
@@ -302,6 +314,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequences", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", default="",
+                        help="comma-separated actions to draw from (e.g. explain,stroke)")
+    parser.add_argument("--rss-every", type=int, default=0,
+                        help="print the resident memory every N sequences")
     args = parser.parse_args()
     # The fuzz damages settings and trains models: never in the user's own folders.
     private = tempfile.mkdtemp(prefix="convpad-fuzz-")
@@ -309,9 +325,13 @@ def main() -> int:
     os.environ["XDG_DATA_HOME"] = os.path.join(private, "data")
     QApplication.instance() or QApplication([])
     t0 = time.perf_counter()
-    fuzz = Fuzzer(args.seed)
-    for _ in range(args.sequences):
+    fuzz = Fuzzer(args.seed, {a for a in args.only.split(",") if a})
+    for i in range(args.sequences):
         fuzz.sequence()
+        if args.rss_every and (i + 1) % args.rss_every == 0:
+            with open("/proc/self/statm") as statm:
+                rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+            print(f"rss: {i + 1} sequences, {rss:.0f} MB", flush=True)
     ok = fuzz.finish()
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
