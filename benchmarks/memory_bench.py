@@ -7,7 +7,7 @@ and then, as a lesson has them. RSS (``/proc/self/status``) is read after a warm
 at the end; issue #18's bar is growth ≤ 3 %. The warm-up (12,000 updates: 60 strokes)
 runs everything the run does once (the stage on and off, xo and back: each builds its
 pages once, for the session) and fills the canvas's undo history, which keeps the last
-100 edits — two 280×280 rasters each, 16 MB in all — by design: with a shorter warm-up
+100 edits — two 324×324 rasters each, 21 MB in all — by design: with a shorter warm-up
 that history filling up reads as growth (6,000 updates: +3.3 %, 12,000: +0.1 %).
 
     python benchmarks/memory_bench.py [--updates 10000] [--json]
