@@ -76,6 +76,7 @@ class Canvas(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 160)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.ink_pending = False  # ink drawn on the raster, not yet painted (the stage waits)
         self._raster = np.zeros((SIZE, SIZE), np.uint8)
         self._image = QImage(self._raster.data, SIZE, SIZE, SIZE, QImage.Format.Format_Grayscale8)
         # Undo/redo with enabled state and a limit, from Qt (house style 18).
@@ -259,6 +260,7 @@ class Canvas(QWidget):
                        ).adjusted(-width, -width, width, width)
         self._refresh_shown(dirty)
         self.update(self._to_widget(dirty))
+        self.ink_pending = self.isVisible()
         self.changed.emit()
 
     def pen_gap_ms(self) -> float:
@@ -369,6 +371,7 @@ class Canvas(QWidget):
         super().resizeEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        self.ink_pending = False
         if self._shown is None or self._shown.width() != int(self._target().width()):
             self._refresh_shown()
         painter = QPainter(self)

@@ -35,7 +35,7 @@ class ViewStack(QStackedWidget):
     rate = Signal(str)
 
     def __init__(self, live: Live, parent: QWidget | None = None,
-                 pen_gap=lambda: float("inf")) -> None:
+                 pen_gap=lambda: float("inf"), ink_pending=lambda: False) -> None:
         super().__init__(parent)
         self.live = live
         self.pen_gap = pen_gap
@@ -44,6 +44,7 @@ class ViewStack(QStackedWidget):
         self.deck.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.stage = Stage()
         self.stage.view.pen_gap = pen_gap
+        self.stage.view.ink_pending = ink_pending
         self.stage_stepper = StepperPanel(compact=False)
         # Shown full screen only: their projector-sized minimums must not widen the desk
         # window (a stack takes the largest minimum of its pages).

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import settings
+from app import gui_gc, settings
 from app.actions import build_actions
 from app.canvas import Canvas
 from app.commands import Commands
@@ -67,11 +67,13 @@ class MainWindow(Commands, QMainWindow):
         if model is None:
             model = self.remembered.get("model", "digits")
         self.canvas = Canvas()
+        gui_gc.defer_while(self._pen_down)
         self.live = Live(self.canvas.raster, weights, self,
                          {model_spec(model).name: Path(classes)} if classes else None)
         self.live.input_mode = input_mode or self.remembered.get("input", "centred")
         self.controls = DeskControls(self.live, self.canvas, model_spec(model).name)
-        self.views = ViewStack(self.live, pen_gap=self.canvas.pen_gap_ms)
+        self.views = ViewStack(self.live, pen_gap=self.canvas.pen_gap_ms,
+                               ink_pending=lambda: self.canvas.ink_pending)
         self.views.rate.connect(self.controls.rate_label.setText)
         self._build_body()
         self.actions_ = build_actions(self)
@@ -240,7 +242,16 @@ class MainWindow(Commands, QMainWindow):
         self.live.run_now()
 
     # ===== reactions =====================================================================
+    def _pen_down(self) -> bool:
+        try:
+            return self.canvas.pen_gap_ms() != float("inf")
+        except RuntimeError:  # the window is gone (its C++ side deleted)
+            return False
+
     def _on_model(self, model, _probe) -> None:
+        if not gui_gc.settled():  # the window is up: freeze what lives as long as it
+            QTimer.singleShot(1000, self, lambda: gui_gc.settle()
+                              if not self._pen_down() else None)
         self.setWindowTitle(f"ConvPad — {model.title}")
         settings.save(model=model.name)
         self.model_changed.emit(model.name)

@@ -145,3 +145,33 @@ def test_the_rate_readout_says_how_often_the_panels_catch_up(qtbot, window):
     assert "/s · network " in label.text() and label.text().endswith(" ms")
     window.action("act_show_rate").trigger()
     assert not label.isVisible()
+
+
+def test_the_stage_paints_after_the_pen_s_ink_and_never_starves(qtbot, window, monkeypatch):
+    """A stage repaint requested while the pen's newest ink is unpainted waits for the
+    ink's own repaint (else the ink would wait for every number on the stage); one
+    that never finds a gap between moves is made anyway after MAX_WAIT_MS."""
+    from app.stage import view as stage_view
+
+    window.action("act_present").trigger()
+    view = window.stage.view
+    qtbot.waitUntil(lambda: view.isVisible() and view.paints > 0, timeout=5_000)
+    asked: list[str] = []
+    monkeypatch.setattr(view, "update", lambda *a: asked.append("update"))
+    view.pen_gap = lambda: math.inf
+    view.ink_pending = lambda: True
+    view.since_paint.restart()
+    view.paced_update()
+    assert asked == [] and view.pace.isActive()  # the ink's repaint first
+    view.pace.stop()
+    view.ink_pending = lambda: False
+    view.paced_update()
+    assert asked == ["update"]
+    view.pen_gap = lambda: 0.5  # the pen's next move is due: wait for it
+    view.paint_ms = 5.0
+    view.paced_update()
+    assert asked == ["update"] and view.pace.isActive()
+    view.pace.stop()
+    monkeypatch.setattr(stage_view, "MAX_WAIT_MS", -1)  # waited too long: paint anyway
+    view.paced_update()
+    assert asked == ["update", "update"]
