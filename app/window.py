@@ -248,10 +248,16 @@ class MainWindow(Commands, QMainWindow):
         except RuntimeError:  # the window is gone (its C++ side deleted)
             return False
 
+    def _settle(self) -> None:
+        """Freeze the heap once the window is up (``app.gui_gc``), with the pen up."""
+        if self._pen_down():
+            QTimer.singleShot(1000, self, self._settle)
+        else:
+            gui_gc.settle()
+
     def _on_model(self, model, _probe) -> None:
         if not gui_gc.settled():  # the window is up: freeze what lives as long as it
-            QTimer.singleShot(1000, self, lambda: gui_gc.settle()
-                              if not self._pen_down() else None)
+            QTimer.singleShot(1000, self, self._settle)
         self.setWindowTitle(f"ConvPad — {model.title}")
         settings.save(model=model.name)
         self.model_changed.emit(model.name)

@@ -123,7 +123,9 @@ def measure(window, size: tuple[int, int], events: int, stage: bool = False
     window.set_presentation(stage)
     if stage:
         window.showNormal()  # offscreen has no real full screen: give it the size asked
-    window.resize(*size)
+    # Fixed, not resized: the window keeps within its screen (issue #18), and the
+    # offscreen screen is 800×800, so a resize would measure an 800×800 window.
+    window.setFixedSize(*size)
     window.show()
     for _ in range(5):
         app.processEvents()

@@ -22,6 +22,7 @@ record each, written atomically by :mod:`app.classroom.store`).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 
 from app.classmode.sorting import Prompt, Summary, sort
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
 __all__ = ["ClassMode", "Entry", "install"]
 
 MAX_TILES = 200  # drawings the stage keeps to paint (the wall keeps them all)
+#: Milliseconds of wall updates per slice, and the pause between slices of a burst.
+DRAIN_MS = 4
+DRAIN_PAUSE_MS = 8
 
 
 @dataclass
@@ -82,6 +86,10 @@ class ClassMode(QObject):
         self.prompt: Prompt | None = None
         self._bridge = _Bridge()
         self._bridge.arrived.connect(self._arrived)  # queued: emitted in a server thread
+        self._incoming: deque[Drawing] = deque()
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.timeout.connect(self._drain)
         self.wall = WallPanel()
         self.dock = host.add_panel_dock(self.wall, "The class", "dock_class")
         self.step: WallStage | None = None
@@ -188,14 +196,34 @@ class ClassMode(QObject):
 
     # ----- drawings ---------------------------------------------------------------------
     def _arrived(self, drawing: Drawing) -> None:
-        prompt = self.prompt if self.prompt and drawing.prompt == self.prompt.text else None
-        entry = Entry(drawing, prompt, sort(drawing.answer.label, prompt))
-        self.entries.append(entry)
-        p = drawing.answer.probabilities.get(drawing.answer.label, float("nan"))
-        self.wall.add(len(self.entries) - 1, drawing.raster, drawing.name,
-                      drawing.answer.label, p, entry.status)
+        """A drawing reached the GUI thread: it waits its turn (see :meth:`_drain`)."""
+        self._incoming.append(drawing)
+        if not self._drain_timer.isActive():
+            self._drain_timer.start(0)
+
+    def _drain(self) -> None:
+        """Put waiting drawings on the wall, a few milliseconds' worth at a time.
+
+        A class sends in bursts (thirty phones at the bell, up to 64 answered in one
+        batch): one wall update per drawing, each redoing the summary and the stage's
+        tiles, held the pen up to 100 ms. Here a burst costs one summary and one stage
+        update per slice, and the pen's events get their turn between slices.
+        """
+        clock = QElapsedTimer()
+        clock.start()
+        while self._incoming and clock.elapsed() < DRAIN_MS:
+            drawing = self._incoming.popleft()
+            prompt = self.prompt if self.prompt and drawing.prompt == self.prompt.text \
+                else None
+            entry = Entry(drawing, prompt, sort(drawing.answer.label, prompt))
+            self.entries.append(entry)
+            p = drawing.answer.probabilities.get(drawing.answer.label, float("nan"))
+            self.wall.add(len(self.entries) - 1, drawing.raster, drawing.name,
+                          drawing.answer.label, p, entry.status)
         self.wall.show_summary(self.summary())
         self._update_step()
+        if self._incoming:
+            self._drain_timer.start(DRAIN_PAUSE_MS)
 
     def summary(self) -> Summary:
         return Summary([(e.prompt.asked, e.drawing.answer.label, e.status)

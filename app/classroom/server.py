@@ -25,6 +25,7 @@ import contextlib
 import functools
 import html
 import logging
+import os
 import queue
 import secrets
 import socket
@@ -130,8 +131,10 @@ class ClassServer:
         make_folder(self.store_dir)
         self._token = secrets.token_urlsafe(24)  # 192 bits, new every run
         self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._prepare = ThreadPoolExecutor(2, thread_name_prefix="convpad-class-prepare")
-        self._store = ThreadPoolExecutor(8, thread_name_prefix="convpad-class-store")
+        self._prepare = ThreadPoolExecutor(2, thread_name_prefix="convpad-class-prepare",
+                                           initializer=_behind_the_pen)
+        self._store = ThreadPoolExecutor(8, thread_name_prefix="convpad-class-store",
+                                         initializer=_behind_the_pen)
         self._running, self._failed, ready = True, None, threading.Event()
         threading.Thread(target=self._classify_loop, daemon=True,
                          name="convpad-class-classify").start()
@@ -166,6 +169,7 @@ class ClassServer:
 
     # ----- the server loop -------------------------------------------------------------
     def _serve(self, ready: threading.Event) -> None:
+        _behind_the_pen()
         self._loop = asyncio.new_event_loop()
         try:
             self._loop.run_until_complete(self._open())
@@ -329,6 +333,7 @@ class ClassServer:
     # ----- workers ----------------------------------------------------------------------
     def _classify_loop(self) -> None:
         """Classify thread: everything waiting, in batches of up to ``max_batch``."""
+        _behind_the_pen()
         while (job := self._queue.get()) is not None:
             jobs = [job]
             while len(jobs) < self._max_batch:
@@ -395,3 +400,21 @@ def _set_up(handler: _Handler, conn: socket.socket, task: asyncio.Task) -> None:
 def _resolve(future: asyncio.Future, result: Drawing | Exception) -> None:
     if not future.done():  # else cancelled: the server stopped, or the wait timed out
         (future.set_exception if isinstance(result, Exception) else future.set_result)(result)
+
+
+#: How much lower the server's threads run than the window's (``nice``, Linux).
+NICE = 10
+
+
+def _behind_the_pen() -> None:
+    """Run the calling thread at a lower priority than the window's GUI thread.
+
+    A class sends in bursts; answering them (parsing, rasterising, the network, PNGs)
+    takes every core of a school laptop for a second or two, and the window's pen must
+    not wait for it. Linux gives each thread its own nice value; elsewhere this does
+    nothing.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not allowed: the server runs at the window's priority

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import socket
 import subprocess
@@ -398,3 +399,18 @@ def test_a_port_in_use_is_named(server, tmp_path) -> None:
         other.start()
     other.stop()  # nothing left to stop
 
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priorities are Linux's")
+def test_the_server_works_behind_the_pen(server, phone) -> None:
+    """The server's threads run at a lower priority than the window's: a class's burst
+    of drawings takes every core for a moment, and the pen must not wait for it."""
+    from app.classroom import server as server_module
+
+    assert phone.post()[0] == 200
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    theirs = {t.name.rsplit("_", 1)[0]: os.getpriority(os.PRIO_PROCESS, t.native_id)
+              for t in threading.enumerate() if t.name.startswith("convpad-class")}
+    assert {"convpad-class-server", "convpad-class-classify", "convpad-class-prepare",
+            "convpad-class-store"} <= set(theirs)
+    assert all(nice == mine + server_module.NICE or nice == 19 for nice in theirs.values())
