@@ -65,11 +65,30 @@ def stroke_times(window, events: int, repeat_until=None) -> list[float]:
             return times
 
 
+def ink_figures(window, events: int, repeat_until=None) -> dict[str, float]:
+    """``--ink``: what the person drawing feels (``ui_bench --ink``'s figures): moves
+    posted from a pen thread at 120 Hz, ink latency and kept moves, panels live —
+    one stroke, or again and again while ``repeat_until()``."""
+    from benchmarks.ink_bench import figures, hooks, stroke
+    from benchmarks.ui_bench import on_canvas, recorded_stroke
+
+    hooks(window)
+    points = on_canvas(window.canvas, recorded_stroke(events + 1))
+    raw = []
+    while True:
+        raw.append(stroke(window, points, True, False))
+        if repeat_until is None or not repeat_until():
+            return figures(raw)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--phones", type=int, default=60)
     ap.add_argument("--each", type=int, default=5)
     ap.add_argument("--events", type=int, default=120, help="pen moves a stroke")
+    ap.add_argument("--ink", action="store_true",
+                    help="time the ink as the pen feels it (ui_bench --ink), not a "
+                         "synchronous repaint per event")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -92,6 +111,9 @@ def main() -> int:
         for _ in range(10):
             qapp.processEvents()
         stroke_times(window, args.events)  # warm up
+        if args.ink:
+            ink_alone = ink_figures(window, args.events)
+            ink_alone_2 = ink_figures(window, args.events)
         alone = stroke_times(window, args.events) + stroke_times(window, args.events)
 
         url = cm.open(host="127.0.0.1")
@@ -109,7 +131,11 @@ def main() -> int:
         child = ctx.Process(target=quiet_phones, args=(url, bodies, addresses, send))
         child.start()
         t0 = time.perf_counter()
-        busy = stroke_times(window, args.events, repeat_until=lambda: not recv.poll())
+        if args.ink:
+            ink_busy = ink_figures(window, args.events, repeat_until=lambda: not recv.poll())
+            busy = alone
+        else:
+            busy = stroke_times(window, args.events, repeat_until=lambda: not recv.poll())
         results = recv.recv()
         wall = time.perf_counter() - t0
         child.join()
@@ -137,6 +163,22 @@ def main() -> int:
     print(f"  answered           {answered}/{len(results)}, on the wall {on_wall}"
           + ("" if own else " (rate limit lifted: no 127.0.x.y aliases)"))
     print(f"  answer time        p50 {q[49]:.3f} s   p95 {q[94]:.3f} s  (target p95 ≤ 1 s)")
+    if args.ink:
+        ink_p95_alone = max(ink_alone["ink_p95"], ink_alone_2["ink_p95"])
+        report.update(ink_alone_p95_ms=ink_p95_alone, ink_class_p95_ms=ink_busy["ink_p95"],
+                      ink_class_kept=ink_busy["kept"], ink_ratio_p95=ink_busy["ink_p95"]
+                      / ink_p95_alone)
+        print(f"  ink alone          p50 {ink_alone['ink_p50']:.1f} ms   p95 "
+              f"{ink_alone['ink_p95']:.1f} / {ink_alone_2['ink_p95']:.1f} ms (two strokes)")
+        print(f"  ink with the class p50 {ink_busy['ink_p50']:.1f} ms   p95 "
+              f"{ink_busy['ink_p95']:.1f} ms   kept moves {ink_busy['kept']:.1%} of "
+              f"{ink_busy['moves']}")
+        print(f"  ink ratio          p95 {report['ink_ratio_p95']:.2f}× (with ÷ the worse of "
+              f"the two alone; target ≤ 1.5×)")
+        if args.json:
+            print(json.dumps(report))
+        window.close()
+        return 0
     print(f"  pen alone          p50 {report['pen_alone_p50_ms']:.1f} ms   "
           f"p95 {report['pen_alone_p95_ms']:.1f} ms   ({len(alone)} events)")
     print(f"  pen with the class p50 {report['pen_class_p50_ms']:.1f} ms   "

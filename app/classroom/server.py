@@ -1,11 +1,11 @@
 """The class server: students' phones send drawings, the live model answers them.
 
 Threads: the **server** thread runs aiohttp on its own asyncio loop (connections, token,
-rate limit, body size; never the model or the disk). A **prepare** pool (2 threads)
-checks a drawing's JSON and paints it into a canvas raster. One **classify** thread
-hands everything waiting (up to ``max_batch``) to ``classify`` in one call, so 300
-drawings arriving at once cost a few batched forward passes. A **store** pool (8
-threads, as fsyncs overlap) saves each drawing, calls ``on_drawing(drawing)``, then
+rate limit, body size; never the model or the disk). A **prepare** thread checks a
+drawing's JSON and paints it into a canvas raster. One **classify** thread hands
+everything waiting (up to ``max_batch``) to ``classify`` in one call, so 300 drawings
+arriving at once cost a few batched forward passes. A **store** pool (2 threads, as
+fsyncs overlap) saves each drawing, calls ``on_drawing(drawing)``, then
 answers the student: nobody is answered before the drawing is on disk (see
 :mod:`.store`). A drawing with no ink on the canvas, or in which the model sees none
 (``Answer("", {})`` or NaN probabilities), gets 422 and is not kept.
@@ -16,6 +16,10 @@ connection); headers must arrive within ``header_timeout`` seconds and a body wi
 ``body_timeout``, so stalled clients are dropped without holding up others; at most
 ``rate_limit`` drawing requests per address. Nothing is printed: logs go to the
 ``convpad.classroom`` logger; aiohttp's access log is off.
+
+Behind the pen: these threads share the window's interpreter lock, so they are few,
+run at a lower priority (nice +10), and while the window's pen moves they work in
+small batches and rest as long as they worked (``pen_down``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import queue
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -91,7 +96,10 @@ class ClassServer:
     255 on 0) and returns one :class:`Answer` each, in a worker thread;
     :func:`app.classroom.classifier` makes one from a ConvPad model. ``on_drawing``
     runs in a store thread and must not wait for the thread that calls ``stop()``
-    (emit a queued Qt signal, no blocking connection).
+    (emit a queued Qt signal, no blocking connection). ``pen_down()`` (any thread)
+    says the window's pen is moving: the server then works at most half the time, in
+    small batches, so the pen's events find Python's interpreter lock free (see
+    :meth:`_give_way`); with the pen up it works flat out.
     """
 
     def __init__(self, classify: Classify, store_dir: str | Path, host: str | None = None,
@@ -99,8 +107,9 @@ class ClassServer:
                  pen_width: float = PEN_WIDTH, *, max_connections: int = 200,
                  rate_limit: tuple[int, float] = (10, 10.0), header_timeout: float = 5.0,
                  body_timeout: float = 10.0, answer_timeout: float = 60.0,
-                 max_batch: int = 64) -> None:
+                 max_batch: int = 64, pen_down: Callable[[], bool] | None = None) -> None:
         self._classify, self._on_drawing = classify, on_drawing
+        self._pen_down = pen_down or (lambda: False)
         self.store_dir = Path(store_dir)
         self._host, self._port, self._pen_width = host, port, pen_width
         self._max_connections, self._rate = max_connections, rate_limit
@@ -131,10 +140,12 @@ class ClassServer:
         make_folder(self.store_dir)
         self._token = secrets.token_urlsafe(24)  # 192 bits, new every run
         self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._prepare = ThreadPoolExecutor(2, thread_name_prefix="convpad-class-prepare",
-                                           initializer=_behind_the_pen)
-        self._store = ThreadPoolExecutor(8, thread_name_prefix="convpad-class-store",
-                                         initializer=_behind_the_pen)
+        self._prepare = ThreadPoolExecutor(
+            PREPARE_THREADS, thread_name_prefix="convpad-class-prepare",
+            initializer=_behind_the_pen)
+        self._store = ThreadPoolExecutor(
+            STORE_THREADS, thread_name_prefix="convpad-class-store",
+            initializer=_behind_the_pen)
         self._running, self._failed, ready = True, None, threading.Event()
         threading.Thread(target=self._classify_loop, daemon=True,
                          name="convpad-class-classify").start()
@@ -324,11 +335,24 @@ class ClassServer:
 
     def _rasterise(self, body: bytes) -> tuple[DrawingRequest, np.ndarray]:
         """Prepare pool: the checked request and its raster."""
+        start = time.perf_counter()
         checked = protocol.parse_drawing(body)
         raster = render(checked.strokes, checked.width, checked.height, self._pen_width)
+        self._give_way(start)
         if not raster.any():
             raise RequestError(422, protocol.OFF_CANVAS)
         return checked, raster
+
+    def _give_way(self, start: float) -> None:
+        """While the window's pen moves, rest as long as the work since ``start`` took.
+
+        Everything here runs in threads of the window's process, under one interpreter
+        lock: a burst of thirty drawings kept it busy for a second, and the pen's ink,
+        which needs it for every move, waited up to 70 ms. Resting (``sleep`` lets the
+        lock go) leaves it free at least half the time while someone draws.
+        """
+        if self._pen_down():
+            time.sleep(min(REST * (time.perf_counter() - start), 0.1))
 
     # ----- workers ----------------------------------------------------------------------
     def _classify_loop(self) -> None:
@@ -336,7 +360,9 @@ class ClassServer:
         _behind_the_pen()
         while (job := self._queue.get()) is not None:
             jobs = [job]
-            while len(jobs) < self._max_batch:
+            start = time.perf_counter()
+            most = PEN_BATCH if self._pen_down() else self._max_batch
+            while len(jobs) < most:
                 try:
                     job = self._queue.get_nowait()
                 except queue.Empty:
@@ -360,6 +386,7 @@ class ClassServer:
                     self._store.submit(self._finish, j, answer)
                 except RuntimeError:  # stopped meanwhile
                     return
+            self._give_way(start)
 
     def _finish(self, job: _Job, answer: Answer) -> None:
         """Store pool: save the drawing, tell the window, answer the student."""
@@ -371,7 +398,9 @@ class ClassServer:
             drawing = Drawing(id=job.id, name=job.request.name, raster=job.raster,
                               answer=checked, prompt=job.prompt, received=job.received,
                               png_path=self.store_dir / f"{job.id}.png")
+            start = time.perf_counter()
             save(drawing, job.request)
+            self._give_way(start)
         except Exception as exc:  # a full disk (WriteError), or a bug in classify's answer
             log.error("class server: drawing %s: %s", job.id, exc,
                       exc_info=not isinstance(exc, OSError))
@@ -402,6 +431,14 @@ def _resolve(future: asyncio.Future, result: Drawing | Exception) -> None:
         (future.set_exception if isinstance(result, Exception) else future.set_result)(result)
 
 
+#: Threads that parse and rasterise drawings, and that store them (fsync waits on the
+#: disk, so more than one): few, since every thread shares the pen's interpreter lock.
+PREPARE_THREADS = 1
+STORE_THREADS = 2
+#: Drawings classified in one go while the pen moves (else up to ``max_batch``).
+PEN_BATCH = 8
+#: While the pen moves, rest this many times as long as the work took.
+REST = 1.0
 #: How much lower the server's threads run than the window's (``nice``, Linux).
 NICE = 10
 

@@ -414,3 +414,33 @@ def test_the_server_works_behind_the_pen(server, phone) -> None:
     assert {"convpad-class-server", "convpad-class-classify", "convpad-class-prepare",
             "convpad-class-store"} <= set(theirs)
     assert all(nice == mine + server_module.NICE or nice == 19 for nice in theirs.values())
+
+
+@pytest.mark.parametrize("pen_down", [False, True])
+def test_while_the_pen_moves_the_server_works_in_small_batches(serve, pen_down) -> None:
+    """Pen up: everything waiting in one batch. Pen down: PEN_BATCH at a time, with a
+    rest after each, so the window's pen finds the interpreter lock free."""
+    from app.classroom import server as server_module
+
+    batches: list[int] = []
+    gate = threading.Event()
+
+    def classify(rasters):
+        gate.wait(10)  # let every drawing queue up behind the first
+        batches.append(len(rasters))
+        return ink_share(rasters)
+
+    s = serve(classify, pen_down=lambda: pen_down, rate_limit=(10**6, 10.0))
+    client = Client(s.url)
+    with ThreadPoolExecutor(24) as pool:
+        replies = [pool.submit(client.post) for _ in range(24)]
+        deadline = time.time() + 10
+        while s._queue.qsize() < 20 and time.time() < deadline:
+            time.sleep(0.01)
+        gate.set()
+        assert all(r.result()[0] == 200 for r in replies)
+    assert sum(batches) == 24
+    if pen_down:
+        assert max(batches) <= server_module.PEN_BATCH
+    else:
+        assert max(batches) > server_module.PEN_BATCH
