@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from pen import stroke
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QAction, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 import app
@@ -175,3 +175,23 @@ def test_the_stage_paints_after_the_pen_s_ink_and_never_starves(qtbot, window, m
     monkeypatch.setattr(stage_view, "MAX_WAIT_MS", -1)  # waited too long: paint anyway
     view.paced_update()
     assert asked == ["update", "update"]
+
+
+def test_the_features_come_after_the_first_answer_and_on_demand_before(qtbot) -> None:
+    """Launch (issue #24): the model is asked for at the canvas's first paint; the
+    features' panels are built after the first answer is shown (their Python would
+    otherwise share the interpreter with torch's import and delay that answer), or
+    at once when something asks for one."""
+    w = app.create_main_window(model="digits")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.start.requested, timeout=5_000)
+    shown = []
+    w.trace_shown.connect(lambda: shown.append("stepper_panel" in w.__dict__))
+    qtbot.waitUntil(lambda: w.start.done, timeout=LOAD_MS)
+    assert shown and shown[0] is False  # the first answer came before the features
+    assert "stepper_panel" in w.__dict__ and w.findChild(QAction, "act_class_open")
+
+    other = app.create_main_window(model="digits")
+    qtbot.addWidget(other)
+    assert other.classmode is not None and other.start.done  # asked for: installed now
