@@ -267,8 +267,8 @@ class Canvas(QWidget):
         """How long until the pen's next move is due, ms (inf while no stroke goes on).
 
         The panels work in the gaps between the pen's moves (``app.panels.deck``): a
-        tablet sends one every 8 ms, a mouse every 8–16, and a move that arrives while
-        the GUI thread is busy waits."""
+        tablet sends one every 8 ms, a mouse every 8–16; a move waits while the GUI
+        thread is busy."""
         if not self._points:
             return math.inf
         due = self._last_move + (self._interval or 0.008)  # a tablet's pace until known
@@ -381,10 +381,9 @@ class Canvas(QWidget):
             a, b, width = self._tip
             t = self._target()
             k = t.width() / SIZE
-            pen = QPen(QColor(0, 0, 0) if self.eraser else QColor(255, 255, 255), width * k)
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            painter.setPen(QPen(QColor(0, 0, 0) if self.eraser else QColor(255, 255, 255),
+                                width * k, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(pen)
             painter.drawLine(t.topLeft() + a * k, t.topLeft() + b * k)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if self._overlay is not None:

@@ -17,9 +17,7 @@ connection); headers must arrive within ``header_timeout`` seconds and a body wi
 ``rate_limit`` drawing requests per address. Nothing is printed: logs go to the
 ``convpad.classroom`` logger; aiohttp's access log is off.
 
-Behind the pen: these threads share the window's interpreter lock, so they are few,
-run at a lower priority (nice +10), and while the window's pen moves they work in
-small batches and rest as long as they worked (``pen_down``).
+Behind the pen: these threads share the window's interpreter lock (see :mod:`.pacing`).
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ import contextlib
 import functools
 import html
 import logging
-import os
 import queue
 import secrets
 import socket
@@ -46,6 +43,14 @@ from aiohttp import web
 
 from app.classroom import protocol
 from app.classroom.address import join_url, lan_address
+from app.classroom.connections import Handler, set_up
+from app.classroom.pacing import (
+    PEN_BATCH,
+    PREPARE_THREADS,
+    STORE_THREADS,
+    behind_the_pen,
+    give_way,
+)
 from app.classroom.protocol import MAX_BODY, Answer, DrawingRequest, RequestError
 from app.classroom.store import Drawing, make_folder, save
 from app.classroom.strokes import PEN_WIDTH, render
@@ -64,29 +69,6 @@ class _Job:
     prompt: str | None
     received: datetime
     future: asyncio.Future
-
-
-class _Handler(web.RequestHandler):
-    """aiohttp's handler for one connection, in ``live`` while connected; it holds one
-    slot of the connection cap, given back once when the connection ends or fails."""
-
-    def __init__(self, live: set, slots: asyncio.Semaphore, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.live, self.slots, self.holds_slot = live, slots, True
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.live.add(self)
-        super().connection_made(transport)
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        self.live.discard(self)
-        self.give_back()
-        super().connection_lost(exc)
-
-    def give_back(self) -> None:
-        if self.holds_slot:
-            self.holds_slot = False
-            self.slots.release()
 
 
 class ClassServer:
@@ -142,10 +124,10 @@ class ClassServer:
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._prepare = ThreadPoolExecutor(
             PREPARE_THREADS, thread_name_prefix="convpad-class-prepare",
-            initializer=_behind_the_pen)
+            initializer=behind_the_pen)
         self._store = ThreadPoolExecutor(
             STORE_THREADS, thread_name_prefix="convpad-class-store",
-            initializer=_behind_the_pen)
+            initializer=behind_the_pen)
         self._running, self._failed, ready = True, None, threading.Event()
         threading.Thread(target=self._classify_loop, daemon=True,
                          name="convpad-class-classify").start()
@@ -180,7 +162,7 @@ class ClassServer:
 
     # ----- the server loop -------------------------------------------------------------
     def _serve(self, ready: threading.Event) -> None:
-        _behind_the_pen()
+        behind_the_pen()
         self._loop = asyncio.new_event_loop()
         try:
             self._loop.run_until_complete(self._open())
@@ -192,7 +174,7 @@ class ClassServer:
         self._loop.close()
 
     async def _open(self) -> None:
-        self._live: set[_Handler] = set()
+        self._live: set[Handler] = set()
         self._slots = asyncio.Semaphore(self._max_connections)
         self._waiting: set[asyncio.Future] = set()
         self._limit = protocol.RateLimit(*self._rate)
@@ -232,12 +214,12 @@ class ClassServer:
                 continue
             # keepalive_timeout also closes a connection whose request headers have not
             # all arrived by then (aiohttp starts that timer when the connection opens).
-            handler = _Handler(self._live, self._slots, self._runner.server, loop=loop,
+            handler = Handler(self._live, self._slots, self._runner.server, loop=loop,
                                keepalive_timeout=self._header_timeout, access_log=None,
                                lingering_time=1.0)
             # A task each, so a burst of connections is not set up one loop turn apiece.
             task = loop.create_task(loop.connect_accepted_socket(lambda h=handler: h, conn))
-            task.add_done_callback(functools.partial(_set_up, handler, conn))
+            task.add_done_callback(functools.partial(set_up, handler, conn))
 
     async def _close(self) -> None:
         self._acceptor.cancel()
@@ -344,20 +326,12 @@ class ClassServer:
         return checked, raster
 
     def _give_way(self, start: float) -> None:
-        """While the window's pen moves, rest as long as the work since ``start`` took.
-
-        Everything here runs in threads of the window's process, under one interpreter
-        lock: a burst of thirty drawings kept it busy for a second, and the pen's ink,
-        which needs it for every move, waited up to 70 ms. Resting (``sleep`` lets the
-        lock go) leaves it free at least half the time while someone draws.
-        """
-        if self._pen_down():
-            time.sleep(min(REST * (time.perf_counter() - start), 0.1))
+        give_way(self._pen_down, start)
 
     # ----- workers ----------------------------------------------------------------------
     def _classify_loop(self) -> None:
         """Classify thread: everything waiting, in batches of up to ``max_batch``."""
-        _behind_the_pen()
+        behind_the_pen()
         while (job := self._queue.get()) is not None:
             jobs = [job]
             start = time.perf_counter()
@@ -420,38 +394,6 @@ class ClassServer:
             self._loop.call_soon_threadsafe(_resolve, job.future, result)
 
 
-def _set_up(handler: _Handler, conn: socket.socket, task: asyncio.Task) -> None:
-    if task.cancelled() or task.exception() is not None:  # the connection never opened
-        conn.close()
-        handler.give_back()
-
-
 def _resolve(future: asyncio.Future, result: Drawing | Exception) -> None:
     if not future.done():  # else cancelled: the server stopped, or the wait timed out
         (future.set_exception if isinstance(result, Exception) else future.set_result)(result)
-
-
-#: Threads that parse and rasterise drawings, and that store them (fsync waits on the
-#: disk, so more than one): few, since every thread shares the pen's interpreter lock.
-PREPARE_THREADS = 1
-STORE_THREADS = 2
-#: Drawings classified in one go while the pen moves (else up to ``max_batch``).
-PEN_BATCH = 8
-#: While the pen moves, rest this many times as long as the work took.
-REST = 1.0
-#: How much lower the server's threads run than the window's (``nice``, Linux).
-NICE = 10
-
-
-def _behind_the_pen() -> None:
-    """Run the calling thread at a lower priority than the window's GUI thread.
-
-    A class sends in bursts; answering them (parsing, rasterising, the network, PNGs)
-    takes every core of a school laptop for a second or two, and the window's pen must
-    not wait for it. Linux gives each thread its own nice value; elsewhere this does
-    nothing.
-    """
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
-    except (AttributeError, OSError):
-        pass  # not Linux, or not allowed: the server runs at the window's priority

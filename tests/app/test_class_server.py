@@ -405,7 +405,7 @@ def test_a_port_in_use_is_named(server, tmp_path) -> None:
 def test_the_server_works_behind_the_pen(server, phone) -> None:
     """The server's threads run at a lower priority than the window's: a class's burst
     of drawings takes every core for a moment, and the pen must not wait for it."""
-    from app.classroom import server as server_module
+    from app.classroom import pacing
 
     assert phone.post()[0] == 200
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
@@ -413,14 +413,14 @@ def test_the_server_works_behind_the_pen(server, phone) -> None:
               for t in threading.enumerate() if t.name.startswith("convpad-class")}
     assert {"convpad-class-server", "convpad-class-classify", "convpad-class-prepare",
             "convpad-class-store"} <= set(theirs)
-    assert all(nice == mine + server_module.NICE or nice == 19 for nice in theirs.values())
+    assert all(nice == mine + pacing.NICE or nice == 19 for nice in theirs.values())
 
 
 @pytest.mark.parametrize("pen_down", [False, True])
 def test_while_the_pen_moves_the_server_works_in_small_batches(serve, pen_down) -> None:
     """Pen up: everything waiting in one batch. Pen down: PEN_BATCH at a time, with a
     rest after each, so the window's pen finds the interpreter lock free."""
-    from app.classroom import server as server_module
+    from app.classroom import pacing
 
     batches: list[int] = []
     gate = threading.Event()
@@ -441,6 +441,6 @@ def test_while_the_pen_moves_the_server_works_in_small_batches(serve, pen_down) 
         assert all(r.result()[0] == 200 for r in replies)
     assert sum(batches) == 24
     if pen_down:
-        assert max(batches) <= server_module.PEN_BATCH
+        assert max(batches) <= pacing.PEN_BATCH
     else:
-        assert max(batches) > server_module.PEN_BATCH
+        assert max(batches) > pacing.PEN_BATCH
