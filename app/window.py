@@ -159,6 +159,8 @@ class MainWindow(Commands, QMainWindow):
         return dock
 
     def docks(self) -> list[QDockWidget]:
+        """Every feature's dock (installing the features now, if not yet done)."""
+        self.finish_start()
         return self.findChildren(QDockWidget)
 
     def offer_model(self, name: str, title: str) -> None:

@@ -184,10 +184,10 @@ def test_the_features_come_after_the_first_answer_and_on_demand_before(qtbot) ->
     at once when something asks for one."""
     w = app.create_main_window(model="digits")
     qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.start.requested, timeout=5_000)
     shown = []
     w.trace_shown.connect(lambda: shown.append("stepper_panel" in w.__dict__))
+    w.show()
+    qtbot.waitUntil(lambda: w.start.requested, timeout=5_000)
     qtbot.waitUntil(lambda: w.start.done, timeout=LOAD_MS)
     assert shown and shown[0] is False  # the first answer came before the features
     assert "stepper_panel" in w.__dict__ and w.findChild(QAction, "act_class_open")
