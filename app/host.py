@@ -48,6 +48,9 @@ class WindowHost(Protocol):
     def add_presenter_keys(self, handler: Callable[[Qt.Key], bool]) -> None:
         """``handler(key)`` is asked first for presenter keys on the stage; True: taken."""
 
+    def pen_down(self) -> bool:
+        """Whether a stroke is going on (any thread): background work gives way to it."""
+
     @property
     def stage(self) -> Stage:
         """The classroom stage (its steps; a feature may give one its data)."""

@@ -67,7 +67,7 @@ class MainWindow(Commands, QMainWindow):
         if model is None:
             model = self.remembered.get("model", "digits")
         self.canvas = Canvas()
-        gui_gc.defer_while(self._pen_down)
+        gui_gc.defer_while(self.pen_down)
         self.live = Live(self.canvas.raster, weights, self,
                          {model_spec(model).name: Path(classes)} if classes else None)
         self.live.input_mode = input_mode or self.remembered.get("input", "centred")
@@ -244,7 +244,8 @@ class MainWindow(Commands, QMainWindow):
         self.live.run_now()
 
     # ===== reactions =====================================================================
-    def _pen_down(self) -> bool:
+    def pen_down(self) -> bool:
+        """A stroke is going on: work that can wait (collections, the class) waits."""
         try:
             return self.canvas.pen_gap_ms() != float("inf")
         except RuntimeError:  # the window is gone (its C++ side deleted)
@@ -252,7 +253,7 @@ class MainWindow(Commands, QMainWindow):
 
     def _settle(self) -> None:
         """Freeze the heap once the window is up (``app.gui_gc``), with the pen up."""
-        if self._pen_down():
+        if self.pen_down():
             QTimer.singleShot(1000, self, self._settle)
         else:
             gui_gc.settle()

@@ -112,9 +112,9 @@ def main() -> int:
             qapp.processEvents()
         stroke_times(window, args.events)  # warm up
         if args.ink:
-            ink_alone = ink_figures(window, args.events)
-            ink_alone_2 = ink_figures(window, args.events)
-        alone = stroke_times(window, args.events) + stroke_times(window, args.events)
+            alone = [ink_figures(window, args.events), ink_figures(window, args.events)]
+        else:
+            alone = stroke_times(window, args.events) + stroke_times(window, args.events)
 
         url = cm.open(host="127.0.0.1")
         rng = np.random.default_rng(0)
@@ -133,11 +133,8 @@ def main() -> int:
         child = ctx.Process(target=quiet_phones, args=(url, bodies, addresses, send))
         child.start()
         t0 = time.perf_counter()
-        if args.ink:
-            ink_busy = ink_figures(window, args.events, repeat_until=lambda: not recv.poll())
-            busy = alone
-        else:
-            busy = stroke_times(window, args.events, repeat_until=lambda: not recv.poll())
+        measure = ink_figures if args.ink else stroke_times
+        busy = measure(window, args.events, repeat_until=lambda: not recv.poll())
         results = recv.recv()
         wall = time.perf_counter() - t0
         child.join()
@@ -149,48 +146,52 @@ def main() -> int:
     times = [t for _, t, _ in results]
     answered = sum(s == 200 for s, _, _ in results)
     q = statistics.quantiles(times, n=100, method="inclusive")
-    report = {
-        "drawings": len(results), "answered": answered, "on_wall": on_wall,
-        "answer_p50_s": q[49], "answer_p95_s": q[94], "send_wall_s": wall,
-        "pen_alone_p50_ms": statistics.median(alone),
-        "pen_alone_p95_ms": float(np.percentile(alone, 95)),
-        "pen_class_p50_ms": statistics.median(busy),
-        "pen_class_p95_ms": float(np.percentile(busy, 95)),
-        "pen_events_during_class": len(busy),
-    }
-    report["ratio_p50"] = report["pen_class_p50_ms"] / report["pen_alone_p50_ms"]
-    report["ratio_p95"] = report["pen_class_p95_ms"] / report["pen_alone_p95_ms"]
+    report = {"drawings": len(results), "answered": answered, "on_wall": on_wall,
+              "answer_p50_s": q[49], "answer_p95_s": q[94], "send_wall_s": wall}
+    figures, lines = (ink_pen if args.ink else synchronous_pen)(alone, busy)
+    report.update(figures)
     print(f"class and pen: {args.phones} phones × {args.each} drawings at once into the "
           f"window's class (digits, desk 1920×1080, wall open)")
     print(f"  answered           {answered}/{len(results)}, on the wall {on_wall}"
           + ("" if own else " (rate limit lifted: no 127.0.x.y aliases)"))
     print(f"  answer time        p50 {q[49]:.3f} s   p95 {q[94]:.3f} s  (target p95 ≤ 1 s)")
-    if args.ink:
-        ink_p95_alone = max(ink_alone["ink_p95"], ink_alone_2["ink_p95"])
-        report.update(ink_alone_p95_ms=ink_p95_alone, ink_class_p95_ms=ink_busy["ink_p95"],
-                      ink_class_kept=ink_busy["kept"], ink_ratio_p95=ink_busy["ink_p95"]
-                      / ink_p95_alone)
-        print(f"  ink alone          p50 {ink_alone['ink_p50']:.1f} ms   p95 "
-              f"{ink_alone['ink_p95']:.1f} / {ink_alone_2['ink_p95']:.1f} ms (two strokes)")
-        print(f"  ink with the class p50 {ink_busy['ink_p50']:.1f} ms   p95 "
-              f"{ink_busy['ink_p95']:.1f} ms   kept moves {ink_busy['kept']:.1%} of "
-              f"{ink_busy['moves']}")
-        print(f"  ink ratio          p95 {report['ink_ratio_p95']:.2f}× (with ÷ the worse of "
-              f"the two alone; target ≤ 1.5×)")
-        if args.json:
-            print(json.dumps(report))
-        window.close()
-        return 0
-    print(f"  pen alone          p50 {report['pen_alone_p50_ms']:.1f} ms   "
-          f"p95 {report['pen_alone_p95_ms']:.1f} ms   ({len(alone)} events)")
-    print(f"  pen with the class p50 {report['pen_class_p50_ms']:.1f} ms   "
-          f"p95 {report['pen_class_p95_ms']:.1f} ms   ({len(busy)} events while sending)")
-    print(f"  ratio              p50 {report['ratio_p50']:.2f}×   p95 {report['ratio_p95']:.2f}×"
-          f"   (target ≤ 1.5×)")
+    print("\n".join(lines))
     if args.json:
         print(json.dumps(report))
     window.close()
     return 0
+
+
+def synchronous_pen(alone: list[float], busy: list[float]) -> tuple[dict, list[str]]:
+    """Per-event repaint times without and with the class: figures and lines."""
+    f = {"pen_alone_p50_ms": statistics.median(alone),
+         "pen_alone_p95_ms": float(np.percentile(alone, 95)),
+         "pen_class_p50_ms": statistics.median(busy),
+         "pen_class_p95_ms": float(np.percentile(busy, 95)),
+         "pen_events_during_class": len(busy)}
+    f["ratio_p50"] = f["pen_class_p50_ms"] / f["pen_alone_p50_ms"]
+    f["ratio_p95"] = f["pen_class_p95_ms"] / f["pen_alone_p95_ms"]
+    return f, [
+        f"  pen alone          p50 {f['pen_alone_p50_ms']:.1f} ms   "
+        f"p95 {f['pen_alone_p95_ms']:.1f} ms   ({len(alone)} events)",
+        f"  pen with the class p50 {f['pen_class_p50_ms']:.1f} ms   "
+        f"p95 {f['pen_class_p95_ms']:.1f} ms   ({len(busy)} events while sending)",
+        f"  ratio              p50 {f['ratio_p50']:.2f}×   p95 {f['ratio_p95']:.2f}×"
+        "   (target ≤ 1.5×)"]
+
+
+def ink_pen(alone: list[dict], busy: dict) -> tuple[dict, list[str]]:
+    """``--ink``: two strokes without the class, the strokes while it sends."""
+    worse = max(a["ink_p95"] for a in alone)
+    f = {"ink_alone_p95_ms": worse, "ink_class_p95_ms": busy["ink_p95"],
+         "ink_class_kept": busy["kept"], "ink_ratio_p95": busy["ink_p95"] / worse}
+    return f, [
+        f"  ink alone          p50 {alone[0]['ink_p50']:.1f} ms   p95 "
+        f"{alone[0]['ink_p95']:.1f} / {alone[1]['ink_p95']:.1f} ms (two strokes)",
+        f"  ink with the class p50 {busy['ink_p50']:.1f} ms   p95 {busy['ink_p95']:.1f} ms"
+        f"   kept moves {busy['kept']:.1%} of {busy['moves']}",
+        f"  ink ratio          p95 {f['ink_ratio_p95']:.2f}× (with ÷ the worse of the two "
+        "alone; target ≤ 1.5×)"]
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ record each, written atomically by :mod:`app.classroom.store`).
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,7 +139,7 @@ class ClassMode(QObject):
         server = ClassServer(classifier(self._model, self.host.live.input_mode),
                              self.folder / stamp, host=host, port=port,
                              on_drawing=self._bridge.arrived.emit,
-                             pen_down=lambda: self.host.canvas.pen_gap_ms() != math.inf)
+                             pen_down=self.host.pen_down)
         url = server.start()
         self.server = server
         server.prompt = self.prompt.text if self.prompt else None

@@ -46,7 +46,10 @@ class Fuzzer:
         self.window.resize(1280, 720)
         self.window.show()
         self.actions = 0
-        self.only = only
+        moves = self._moves(only)
+        self._actions = [action for _, _, action in moves]
+        weights = np.array([weight for _, weight, _ in moves])
+        self._p = weights / weights.sum()
         self.trained = False
         # Every notice shown; an "internal error" one is a bug, whatever the window did next.
         self.bugs: list[str] = []
@@ -251,10 +254,8 @@ class Fuzzer:
 
     # ----- the run --------------------------------------------------------------------
     def sequence(self) -> None:
-        moves = self.moves()
-        p = np.array([m[0] for m in moves])
         for _ in range(int(self.rng.integers(1, 5))):
-            moves[int(self.rng.choice(len(moves), p=p / p.sum()))][1]()
+            self._actions[int(self.rng.choice(len(self._actions), p=self._p))]()
             self.actions += 1
         QApplication.processEvents()
         # What a running event loop does and processEvents() does not: delete the objects
@@ -263,32 +264,29 @@ class Fuzzer:
         if self.rng.random() < 0.3:
             self.window.run_network_now()
 
-    def moves(self) -> list[tuple[float, object]]:
-        """(weight, action) of every kind of action, or of those ``--only`` names."""
+    def _moves(self, only: set[str] | None) -> list[tuple[str, float, object]]:
+        """(name, weight, action) of every kind of action, or of those ``only`` names."""
         moves = [
-            (0.34, lambda: self.stroke(switch_mid=False)),
-            (0.08, lambda: self.stroke(switch_mid=True)),
-            (0.16, self.command),
-            (0.06, self.pen_size),
-            (0.08, self.switch_model),
-            (0.05, self.switch_device),
-            (0.04, self.resize),
-            (0.02, self.present),
-            (0.12, self.hover),
-            (0.04, self.clicker),
-            (0.03, self.zoom),
-            (0.04, self.edit_features),
-            (0.02, self.checkpoint),
-            (0.03, self.compare),
-            (0.02, self.sweep_click),
-            (0.002, self.damaged_settings),
-            (0.03, self.explain),
-            (0.03, self.class_mode),
+            ("stroke", 0.34, lambda: self.stroke(switch_mid=False)),
+            ("stroke", 0.08, lambda: self.stroke(switch_mid=True)),
+            ("command", 0.16, self.command),
+            ("pen_size", 0.06, self.pen_size),
+            ("switch_model", 0.08, self.switch_model),
+            ("switch_device", 0.05, self.switch_device),
+            ("resize", 0.04, self.resize),
+            ("present", 0.02, self.present),
+            ("hover", 0.12, self.hover),
+            ("clicker", 0.04, self.clicker),
+            ("zoom", 0.03, self.zoom),
+            ("edit_features", 0.04, self.edit_features),
+            ("checkpoint", 0.02, self.checkpoint),
+            ("compare", 0.03, self.compare),
+            ("sweep_click", 0.02, self.sweep_click),
+            ("damaged_settings", 0.002, self.damaged_settings),
+            ("explain", 0.03, self.explain),
+            ("class_mode", 0.03, self.class_mode),
         ]
-        if self.only:
-            moves = [m for m in moves
-                     if m[1].__name__.replace("<lambda>", "stroke") in self.only]
-        return moves
+        return [m for m in moves if m[0] in only] if only else moves
 
     def finish(self) -> bool:
         """Wait for loads to end, draw the lecture's O, and check an answer comes."""
