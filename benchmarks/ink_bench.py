@@ -11,8 +11,10 @@ worker threads and repaints happen as they would for a user.
 - **ink latency**: end of the window's first repaint in which the canvas shows a move −
   the move's posting time (a move merged into a later one is shown when that one is).
   A repaint paints every widget marked dirty, so its end is taken after the whole
-  repaint: the canvas's paint posts a high-priority event, which the GUI thread handles
-  as soon as the repaint it was part of has ended;
+  repaint: when the window's UpdateRequest (its paints and the copy to the screen) has
+  been handled. (Until 2026-12-03 it was taken when a high-priority event posted by the
+  paint was handled, which also counted a timer that ran first: on the stage, its own
+  repaint right after the ink's);
 - **panel lag**: the same, for the last panel in data-flow order (the answer; on the
   stage, the stage) showing a trace of a drawing that includes the move;
 - **kept moves**: moves that reached the canvas as their own event ÷ moves posted.
@@ -73,20 +75,23 @@ class Pen(QObject):
 
 
 MARK = QEvent.Type(QEvent.registerEventType())
+#: Paints not yet recorded: [record, value shown, recorded?], in paint order.
+PENDING: list[list] = []
 
 
 class _Mark(QEvent):
-    def __init__(self, record, value) -> None:
+    def __init__(self, entry: list) -> None:
         super().__init__(MARK)
-        self.record, self.value = record, value
+        self.entry = entry
 
 
 class _Marks(QObject):
-    """Handles the marks posted by paints: the repaint they were part of has ended."""
+    """Records a paint whose repaint did not come through the window's UpdateRequest
+    (a fallback: every repaint of the window's widgets does)."""
 
     def event(self, ev: QEvent) -> bool:
         if ev.type() == MARK:
-            ev.record(time.perf_counter(), ev.value)
+            _record(ev.entry, time.perf_counter())
             return True
         return super().event(ev)
 
@@ -94,16 +99,45 @@ class _Marks(QObject):
 MARKS: list[_Marks] = []
 
 
+def _record(entry: list, now: float) -> None:
+    if not entry[2]:
+        entry[2] = True
+        entry[0](now, entry[1])
+
+
+def _repaint_ends(window) -> None:
+    """A repaint pass of ``window`` — paintEvents, then the copy to the screen — is its
+    UpdateRequest (``update()`` posts one, ``repaint()`` sends one): its end is when the
+    pixels of every widget it painted are on their way to the screen. Recorded then,
+    and not when the event loop next gets to a posted event, which would also count
+    whatever timer runs first (a stage repaint right after the ink's own)."""
+    original = window.event
+
+    def event(ev: QEvent) -> bool:
+        if ev.type() != QEvent.Type.UpdateRequest:
+            return original(ev)
+        handled = original(ev)
+        now = time.perf_counter()
+        for entry in PENDING:
+            _record(entry, now)
+        PENDING.clear()
+        return handled
+
+    window.event = event
+
+
 def _on_paint(widget, record, value) -> None:
-    """After each repaint that paints ``widget``: ``record(end time, value())``, with
-    ``value()`` read during the paint (what the paint showed)."""
+    """At the end of each repaint that paints ``widget``: ``record(end time, value())``,
+    with ``value()`` read during the paint (what the paint showed)."""
     if not MARKS:
         MARKS.append(_Marks())
     original = widget.paintEvent
 
     def paint(event) -> None:
         original(event)
-        QCoreApplication.postEvent(MARKS[0], _Mark(record, value()),
+        entry = [record, value(), False]
+        PENDING.append(entry)
+        QCoreApplication.postEvent(MARKS[0], _Mark(entry),
                                    Qt.EventPriority.HighEventPriority.value)
 
     widget.paintEvent = paint
@@ -130,8 +164,10 @@ def stroke(window, pen_points: list[QPointF], views_live: bool, stage: bool) -> 
         shown["round_tag"] = live.shown_tag
 
     window.deck.round_done.connect(round_done)
-    window._panel_value = (lambda: live.shown_tag if live.shown_tag is not None else -1) \
-        if stage else (lambda: shown["round_tag"])  # the stage paints the newest trace
+    # The stage paints the newest trace, in pieces while the pen moves: it shows a
+    # drawing when its last piece is painted.
+    window._panel_value = (lambda: -1 if live.shown_tag is None or window.stage.view.behind
+                           else live.shown_tag) if stage else (lambda: shown["round_tag"])
     window._panel_record = lambda t, tag: panel_paints.append((t, tag))
     live.tag = lambda: canvas.moves_shown
     send(canvas, QEvent.Type.MouseButtonPress, pen_points[0])
@@ -213,6 +249,7 @@ def measure_ink(window, size: tuple[int, int], stage: bool, moves: int, strokes:
         window.load_preset("X (lecture)")
         window.run_network_now()
         window.stage.go(busiest_stage(window))
+    settle(window)
     hooks(window)
     points = on_canvas(window.canvas, recorded_stroke(moves + 1))
     live, floor = [], []
@@ -227,12 +264,31 @@ def measure_ink(window, size: tuple[int, int], stage: bool, moves: int, strokes:
             "wait_floor_p95": b["wait_p95"]}
 
 
+def settle(window, timeout_s: float = 60.0) -> None:
+    """Wait for the window's background work to end before a stroke is timed.
+
+    Looking for the busiest step shows every step, the Explain step too, which starts an
+    attribution in its worker — the first one imports Captum (and matplotlib with it):
+    two seconds of Python beside the GUI thread, sharing its lock. A stroke timed then
+    measured that import, and only in the condition that came first (panels live)."""
+    app = QApplication.instance()
+    explainer = getattr(window, "explainer", None)
+    workers = [w for w in (getattr(explainer, "worker", None), window.live.loader) if w]
+    deadline = time.perf_counter() + timeout_s
+    while any(w.busy for w in workers) and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    for _ in range(10):
+        app.processEvents()
+
+
 def hooks(window) -> None:
     """Paint hooks on the canvas, the last desk panel and the stage (once per window)."""
     window._ink_record = lambda t, v: None
     window._panel_record = lambda t, v: None
     window._panel_value = lambda: -1
     if not getattr(window, "_ink_hooked", False):
+        _repaint_ends(window)
         _on_paint(window.canvas, lambda t, v: window._ink_record(t, v),
                   lambda: window.canvas.moves_shown)
         _on_paint(window.stage.view, lambda t, v: window._panel_record(t, v),
