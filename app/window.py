@@ -69,7 +69,8 @@ class MainWindow(Commands, QMainWindow):
         self.canvas = Canvas()
         gui_gc.defer_while(self.pen_down)
         self.live = Live(self.canvas.raster, weights, self,
-                         {model_spec(model).name: Path(classes)} if classes else None)
+                         {model_spec(model).name: Path(classes)} if classes else None,
+                         pen=self.canvas)
         self.live.input_mode = input_mode or self.remembered.get("input", "centred")
         self.controls = DeskControls(self.live, self.canvas, model_spec(model).name)
         self.views = ViewStack(self.live, pen_gap=self.canvas.pen_gap_ms,

@@ -18,7 +18,12 @@ The window wires widgets to its signals and never runs the network itself (STYLE
 - ``schedule()`` marks the drawing dirty; at most once per display frame the newest
   drawing is read from ``source`` and traced **in a worker thread** (issue #24: the pen
   never waits for the network): ``traced(trace, blank)`` carries it, and ``shown(trace,
-  blank)`` what the views draw (B, B − A or A). One trace is in flight at a time; the
+  blank)`` what the views draw (B, B − A or A). While a stroke goes on (``pen``: the
+  canvas), a trace starts just after the ink of the pen's last move is painted, and
+  only if it can end before the pen's next move is due: the worker shares Python's
+  lock with the GUI thread, and a trace that overlaps the ink's handling and paint made
+  both take several times as long (measured: 7–12 ms for a 1.2 ms trace). It waits
+  at most :data:`MAX_HOLD_MS`. One trace is in flight at a time; the
   drawing read when it ends is the newest, so the views always catch up with the pen.
   ``delivering_async`` is True while a worker's trace is being shown: the views may
   then spread their own work over several event-loop turns (``app.panels.deck``).
@@ -30,6 +35,7 @@ The window wires widgets to its signals and never runs the network itself (STYLE
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +49,8 @@ from app.workers import Worker
 from engine import ConvPadError
 
 FRAME_MS = 16  # one display frame at 60 Hz: the most often the network runs
+#: The longest a trace waits for a gap in the pen's moves (then it runs anyway).
+MAX_HOLD_MS = 50
 
 
 def _trace(job, model, raster: np.ndarray, input_mode: str, number: int, tag):
@@ -75,9 +83,12 @@ class Live(QObject):
     def __init__(self, source: Callable[[], np.ndarray],
                  weights: dict[str, Path] | None = None,
                  parent: QObject | None = None,
-                 classes: dict[str, Path] | None = None) -> None:
+                 classes: dict[str, Path] | None = None, pen=None) -> None:
         super().__init__(parent)
         self._source = source
+        self._pen = pen  # the canvas: ink_pending, pen_gap_ms() (see the module)
+        self._held = QElapsedTimer()  # since a trace first waited for a gap
+        self._alone = deque([2.0], maxlen=16)  # recent trace times: the least is its cost
         self._weights = dict(weights or {})
         self._classes = dict(classes or {})  # model name → a file of class names
         self.model = None  # the live engine Model
@@ -236,17 +247,41 @@ class Live(QObject):
     def _submit(self) -> None:
         if not self._dirty or self.model is None or self._busy:
             return
+        if self._pen is not None and self._hold():
+            return
+        self._held.invalidate()
         self._dirty = False
         self._busy = True
         self._since_run.restart()
         self._read += 1
         tag = self.tag() if self.tag is not None else None
-        self.tracer.submit(_trace, self.model, self._source(), self._input_mode,
-                           self._read, tag)
+        args = (self.model, self._source(), self._input_mode, self._read, tag)
+        self.tracer.submit(_trace, *args)
+
+    @property
+    def tracing(self) -> bool:
+        """A drawing is being traced in the worker now."""
+        return self._busy
+
+    def _hold(self) -> bool:
+        """Wait for a gap in the pen's moves (True: the timer will try again)."""
+        if not self._held.isValid():
+            self._held.start()
+        if self._held.elapsed() >= MAX_HOLD_MS:
+            return False
+        if self._pen.ink_pending:  # its repaint is posted: it comes before this timer
+            self._timer.start(0)
+            return True
+        gap = self._pen.pen_gap_ms()
+        if gap < min(self._alone) + 1.0:  # the next move is due first: after its ink
+            self._timer.start(int(gap) + 1)
+            return True
+        return False
 
     def _traced_off_thread(self, _job: int, result) -> None:
         self._busy = False
         model, trace, blank, number, tag, self.trace_ms = result
+        self._alone.append(self.trace_ms)
         if model is self.model and number > self._shown_read:
             try:
                 view = self.compare.view(trace, blank, model, self._input_mode)
