@@ -45,6 +45,7 @@ class ViewStack(QStackedWidget):
         self.stage = Stage()
         self.stage.view.pen_gap = pen_gap
         self.stage.view.ink_pending = ink_pending
+        self.stage.view.tracing = lambda: live.tracing
         self.stage_stepper = StepperPanel(compact=False)
         # Shown full screen only: their projector-sized minimums must not widen the desk
         # window (a stack takes the largest minimum of its pages).

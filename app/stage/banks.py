@@ -53,6 +53,19 @@ def grid_rects(n: int, cols: int, w: float, h: float, gap: float, area: QRectF) 
             for i in range(n)]
 
 
+def pieces(groups: list[list[QRectF]], t: Type) -> list[QRectF]:
+    """The box around each group of maps, with their outlines (the chosen map's is
+    three pens wide, half of it outside): what a new trace repaints, a piece at a time."""
+    m = 2 * t.pen + 1
+    out = []
+    for group in groups:
+        box = QRectF(group[0])
+        for r in group[1:]:
+            box = box.united(r)
+        out.append(box.adjusted(-m, -m, m, m))
+    return out
+
+
 class _ConvStage(StageBase):
     """What both conv stages know of their layer: its name, weights, output size, the
     weights' colour limit; ``units`` (one per output map) is set from the weights."""
@@ -119,8 +132,15 @@ class FilterBankStage(_ConvStage):
             m = QRectF(r.right() - size, r.top(), size, size)
             lab = QRectF(r.left(), r.top() + size, r.width(), lab_h)
             self.pairs.append((f, m, lab, QRectF(r.left(), r.top(), r.width(), size)))
+        self.filter_rects = [p[0] for p in self.pairs]
+        self.map_rects = [p[1] for p in self.pairs]
+        self.frames = [r for p in self.pairs for r in p[:2]]  # kept: Ink caches their bars
         self.num_px = t.min_px
         self._hots = [[Hot(p[3], self.block, i) for i, p in enumerate(self.pairs)]]
+        self._live = pieces([[self.big_map], self.map_rects], t)
+
+    def live_rects(self, page: int) -> list[QRectF]:
+        return self._live
 
     def paint(self, ink: Ink, f: Frame, page: int) -> None:
         t = ink.type
@@ -136,12 +156,14 @@ class FilterBankStage(_ConvStage):
         ink.outline(self.big_map, ink.look.text, t.pen * 1.5)
         if self._filters is None:
             self._filters = ink.sheet(self.w, -self.wlim, self.wlim)
-        sheet = None if maps is None else ink.sheet(maps, -lim, lim)
-        for i, (fr, mr, _, _) in enumerate(self.pairs):
-            ink.thumb(fr, self._filters, i, self.kh, self.kw, "weight", f"{self.name}.weight[{i}]")
-            if sheet is not None:
-                ink.thumb(mr, sheet, i, self.oh, self.ow, label=f"{self.name}[{i}]")
-        ink.outlines([r for p in self.pairs for r in p[:2]])
+        sheet = None if maps is None or not ink.visible(self._live[1]) else \
+            ink.sheet(maps, -lim, lim)
+        name = self.name
+        ink.thumbs(self.filter_rects, self._filters, self.kh, self.kw, "weight",
+                   lambda i: f"{name}.weight[{i}]")
+        if maps is not None:
+            ink.thumbs(self.map_rects, sheet, self.oh, self.ow, label=lambda i: f"{name}[{i}]")
+        ink.outlines(self.frames)
         ink.outline(self.pairs[c][1], ink.look.accent, t.pen * 3)
         for i, (_, _, lab, _) in enumerate(self.pairs):
             if lab.height():
@@ -188,6 +210,9 @@ class KernelSumStage(_ConvStage):
         self.pairs = [(QRectF(r.left(), r.top(), size, size),
                        QRectF(r.right() - PAIR * size, r.top() + (size - PAIR * size) / 2,
                               PAIR * size, PAIR * size), r) for r in rects]
+        self.in_rects = [p[0] for p in self.pairs]
+        self.kernel_rects = [p[1] for p in self.pairs]
+        self.frames = [r for p in self.pairs for r in p[:2]]  # kept: Ink caches their bars
         left_box = QRectF(rects[0].left(), rects[0].top(),
                           rects[-1].right() - rects[0].left() if cols == 1 else
                           cols * pair_w + (cols - 1) * g, rects[-1].bottom() - rects[0].top())
@@ -206,6 +231,10 @@ class KernelSumStage(_ConvStage):
         self._hots = [[Hot(r, self.block, o) for o, r in enumerate(self.picks)]
                       + ([Hot(p[2], self.prev_block, i) for i, p in enumerate(self.pairs)]
                          if self.prev_block else [])]
+        self._live = pieces([[self.big], self.in_rects, self.picks], t)
+
+    def live_rects(self, page: int) -> list[QRectF]:
+        return self._live
 
     def paint(self, ink: Ink, f: Frame, page: int) -> None:
         t = ink.type
@@ -219,13 +248,14 @@ class KernelSumStage(_ConvStage):
         if kernels is None:  # weights do not change: one sheet per chosen map, kept
             kernels = self._kernels[o] = ink.sheet(self.w[o], -self.wlim, self.wlim)
         xin = None
-        if x is not None:
+        if x is not None and ink.visible(self._live[1]):
             xin = ink.sheet(x, -f.limits.act(self.i_in, x), f.limits.act(self.i_in, x))
-        for i, (mr, kr, _) in enumerate(self.pairs):
-            if xin is not None:
-                ink.thumb(mr, xin, i, self.ih, self.iw, label=f"{self.i_in}[{i}]")
-            ink.thumb(kr, kernels, i, self.kh, self.kw, "weight", f"{self.name}.weight[{o},{i}]")
-        ink.outlines([r for p in self.pairs for r in p[:2]])
+        name, i_in = self.name, self.i_in
+        if x is not None:
+            ink.thumbs(self.in_rects, xin, self.ih, self.iw, label=lambda i: f"{i_in}[{i}]")
+        ink.thumbs(self.kernel_rects, kernels, self.kh, self.kw, "weight",
+                   lambda i: f"{name}.weight[{o},{i}]")
+        ink.outlines(self.frames)
         if ci >= 0:
             ink.outline(self.pairs[ci][0], ink.look.accent, t.pen * 3)
         ink.fit_text(self.op_cell, (self.op,), t.title_px)
@@ -239,10 +269,10 @@ class KernelSumStage(_ConvStage):
                          t.label_px, color=ink.look.dim, role="weight",
                          label=f"{self.name}.bias[{o}]", value=float(self.bias[o]))
         ink.fit_text(self.lab_pick, ("pick a map", "pick"), t.label_px)
-        sheet = None if y is None else ink.sheet(y, -lim, lim)
-        for j, r in enumerate(self.picks):
-            if sheet is not None:
-                ink.thumb(r, sheet, j, self.oh, self.ow, label=f"{self.name}[{j}]")
+        sheet = None if y is None or not ink.visible(self._live[2]) else \
+            ink.sheet(y, -lim, lim)
+        if y is not None:
+            ink.thumbs(self.picks, sheet, self.oh, self.ow, label=lambda j: f"{name}[{j}]")
         ink.outlines(self.picks)
         ink.outline(self.picks[o], ink.look.accent, t.pen * 3)
 
@@ -303,6 +333,10 @@ class ChainStage(StageBase):
                      for a, b in zip(self.bigs, self.bigs[1:])]
         self.thumbs = grid_rects(self.units, cols, size, size, g / 2, thumbs)
         self._hots = [[Hot(r, self.block, i) for i, r in enumerate(self.thumbs)]]
+        self._live = pieces([self.bigs + self.count_cells, self.thumbs], t)
+
+    def live_rects(self, page: int) -> list[QRectF]:
+        return self._live
 
     def paint(self, ink: Ink, f: Frame, page: int) -> None:
         t = ink.type
@@ -328,9 +362,10 @@ class ChainStage(StageBase):
             ink.arrow(QPointF(gap.left() + t.gap, y), QPointF(gap.right() - t.gap, y))
         last = f.out(self.ids[-1])
         ph, pw = self.shapes[-1][1:]
-        sheet = None if last is None else ink.sheet(last, -lim, lim)
-        for j, r in enumerate(self.thumbs):
-            if sheet is not None:
-                ink.thumb(r, sheet, j, ph, pw, label=f"{self.names[-1]}[{j}]")
+        sheet = None if last is None or not ink.visible(self._live[1]) else \
+            ink.sheet(last, -lim, lim)
+        if last is not None:
+            last_name = self.names[-1]
+            ink.thumbs(self.thumbs, sheet, ph, pw, label=lambda j: f"{last_name}[{j}]")
         ink.outlines(self.thumbs)
         ink.outline(self.thumbs[c], ink.look.accent, t.pen * 3)

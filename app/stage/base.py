@@ -128,6 +128,16 @@ class StageBase:
         """Place everything for ``body`` (no data needed); set pages and hot areas."""
         self.type = t
 
+    def live_rects(self, page: int) -> list[QRectF] | None:
+        """Where a new trace of the same network can change what ``page`` shows, for a
+        repaint of only that while the pen moves (None: anywhere).
+
+        Only the maps change while a stroke goes on; titles, labels and weights stay.
+        A stage lists its maps' areas here only when every number or colour the trace
+        decides is inside them: a repaint of half the stage is half the copy to the
+        screen."""
+        return None
+
     def paint(self, ink: Ink, f: Frame, page: int) -> None:
         raise NotImplementedError
 

@@ -121,18 +121,28 @@ class Ink:
     must stay well inside 5 ms) and turned into :class:`Shown` only when asked for.
     """
 
-    def __init__(self, painter: QPainter, look: Look, type_: Type) -> None:
+    def __init__(self, painter: QPainter, look: Look, type_: Type,
+                 clip: QRectF | None = None) -> None:
         self.p = painter
+        self.clip = clip  # only this part is being repainted (None: all of it)
         self.look = look
         self.type = type_
         self.records: list[tuple] = []
         self.painted: list[Painted] = []
+        # thumbnail grids as painted: (rects, role, label of index i), made into
+        # Painted only when read (:func:`painted_from`) — a grid paints ~100 per frame
+        self.batches: list[tuple[list[QRectF], str, Callable[[int], str]]] = []
         self._text_rgb = QColor(look.text).rgba()
         self.dpr = painter.device().devicePixelRatioF() if painter.device() else 1.0
 
     @property
     def shown(self) -> list[Shown]:
         return shown_from(self.records)
+
+    def visible(self, rect: QRectF) -> bool:
+        """Whether ``rect`` is in the part being repainted: work for what is not (a
+        thumbnail sheet's colours) can be left out; its records are kept all the same."""
+        return self.clip is None or self.clip.intersects(rect)
 
     # ----- text -----------------------------------------------------------------------
     def text(self, cell: QRectF, text: str, px: int, *, align: str = "center",
@@ -213,10 +223,19 @@ class Ink:
         img = QImage(argb.data, w, n * h, 4 * w, QImage.Format.Format_RGB32)
         return img.copy()  # own the pixels: the numpy buffer dies with this call
 
-    def thumb(self, rect: QRectF, sheet: QImage, i: int, h: int, w: int,
-              role: str = "activity", label: str = "") -> None:
-        self.p.drawImage(rect, sheet, QRectF(0, i * h, w, h))
-        self.painted.append(Painted(rect, role, label))  # layout rects are never mutated
+    def thumbs(self, rects: list[QRectF], sheet: QImage | None, h: int, w: int,
+               role: str = "activity", label: Callable[[int], str] = str) -> None:
+        """Map ``i`` of ``sheet`` (see :meth:`sheet`) into ``rects[i]``, for every rect
+        (``sheet`` None: recorded, not drawn — the grid is outside the part repainted).
+
+        A grid of a hundred thumbnails is on the pen's path on the stage (issue #24): one
+        loop over cached source rects, the records kept as one batch, costs a fifth of a
+        drawImage and a record per map (0.4 against 2 ms for conv2's 160 at 1080p)."""
+        if sheet is not None:
+            draw = self.p.drawImage
+            for r, src in zip(rects, _sources(len(rects), h, w)):
+                draw(r, sheet, src)
+        self.batches.append((rects, role, label))
 
     # ----- lines ----------------------------------------------------------------------
     def outline(self, rect: QRectF, color: str | None = None, width: float | None = None) -> None:
@@ -229,15 +248,18 @@ class Ink:
 
     def outlines(self, rects: list[QRectF], color: str | None = None,
                  width: float | None = None) -> None:
-        """Many outlines in one call (a thumbnail grid's frames)."""
+        """Many outlines in one call (a thumbnail grid's frames).
+
+        Drawn as four filled bars per rect, the pixels a mitred pen of that width would
+        cover: filling rects skips the stroker, three times faster for a grid (0.15
+        against 0.46 ms for 96 frames). A list kept by the caller (a layout's) keeps its
+        bars cached."""
         if not rects:
             return
-        pen = QPen(QColor(color or self.look.line))
-        pen.setWidthF(width or self.type.pen)
-        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-        self.p.setPen(pen)
+        self.p.setPen(Qt.PenStyle.NoPen)
+        self.p.setBrush(QColor(color or self.look.line))
+        self.p.drawRects(_rings(rects, width or self.type.pen))
         self.p.setBrush(Qt.BrushStyle.NoBrush)
-        self.p.drawRects(rects)
 
     def lines(self, rect: QRectF, rows: int, cols: int, color: str | None = None,
               every: int = 1, width: float | None = None) -> None:
@@ -320,6 +342,48 @@ class Ink:
                 draw(QPointF(x, y), glyphs(text, px, True, dark if lights[r][c] else white, dpr))
                 records.append((text, x, y, w, h, x0 + c * cw, y0 + r * ch, cw, ch, px, role,
                                 (name, r, c), v))
+
+
+_SOURCES: dict[tuple[int, int, int], list[QRectF]] = {}
+_RINGS: dict[tuple[int, float], tuple[list[QRectF], list[QRectF]]] = {}
+
+
+def _sources(n: int, h: int, w: int) -> list[QRectF]:
+    """The rects of maps 0…n-1 in a sheet of h×w maps (a handful of shapes per network)."""
+    key = (n, h, w)
+    src = _SOURCES.get(key)
+    if src is None:
+        if len(_SOURCES) > 64:
+            _SOURCES.clear()
+        src = _SOURCES[key] = [QRectF(0, i * h, w, h) for i in range(n)]
+    return src
+
+
+def _rings(rects: list[QRectF], width: float) -> list[QRectF]:
+    """Four bars per rect covering [edge − width/2, edge + width/2] on every side."""
+    key = (id(rects), width)
+    hit = _RINGS.get(key)
+    if hit is not None and hit[0] is rects:  # the same list, kept by its layout
+        return hit[1]
+    bars = []
+    half = width / 2
+    for r in rects:
+        x, y, w, h = r.x() - half, r.y() - half, r.width() + width, r.height() + width
+        bars += [QRectF(x, y, w, width), QRectF(x, y + h - width, w, width),
+                 QRectF(x, y + width, width, h - 2 * width),
+                 QRectF(x + w - width, y + width, width, h - 2 * width)]
+    if len(_RINGS) > 256:
+        _RINGS.clear()
+    _RINGS[key] = (rects, bars)
+    return bars
+
+
+def painted_from(painted: list[Painted], batches: list[tuple]) -> list[Painted]:
+    """Every colour area of a paint: those recorded one by one, then the batches'."""
+    out = list(painted)
+    for rects, role, label in batches:
+        out += [Painted(r, role, label(i)) for i, r in enumerate(rects)]
+    return out
 
 
 def shown_from(records: list[tuple]) -> list[Shown]:

@@ -7,17 +7,22 @@ it, else right after that move and after that move's ink is painted, and waits a
 as its last paint took before the next one, so the stage takes at most half of the GUI
 thread while a stroke goes on. A paint that never fits between two moves is made
 anyway every :data:`MAX_WAIT_MS`.
+
+A step whose maps are all that a new trace changes (``StageBase.live_rects``) is
+repainted in pieces, one per gap between the pen's moves — conv2's step at 1080p is
+three: its input maps, its chosen map and the 64 it picks from — each a third of the
+work and of the copy to the screen, so each fits a gap where the whole did not.
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtCore import QElapsedTimer, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent, QRegion
 from PySide6.QtWidgets import QWidget
 
-from app.stage.ink import Painted, Shown, shown_from
+from app.stage.ink import Painted, Shown, painted_from, shown_from
 
 #: The longest the stage waits for a gap in the pen's moves: where its paint never fits
 #: between two moves (a 4K stage on a slow machine), it is painted anyway this often,
@@ -37,7 +42,7 @@ class StageView(QWidget):
         self.paints = 0  # how many times the stage was painted (tests read it)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it paints every pixel
         self.records: list[tuple] = []
-        self.painted: list[Painted] = []
+        self._painted: tuple[list, list] = ([], [])  # (Painted, batches) of the last paint
         self.paint_ms = 0.0  # the last paint's cost, and the time since (pacing)
         self.since_paint = QElapsedTimer()
         self.since_paint.start()
@@ -46,15 +51,39 @@ class StageView(QWidget):
         self.pace.timeout.connect(self.paced_update)
         self.pen_gap = lambda: math.inf  # ms until the pen's next move (the window's)
         self.ink_pending = lambda: False  # the canvas has ink not yet painted
+        self.tracing = lambda: False  # the network is tracing a drawing in its worker
         self._waited = 0
+        self._pieces: list[QRect] | None = []  # what paced repaints still owe (None: all)
+        self.owed = QElapsedTimer()  # since the stage fell behind the newest trace
+
+    def want(self, pieces: list[QRect] | None) -> None:
+        """A new trace changes ``pieces`` of the stage (None: anything): the paced
+        repaints paint them, oldest owed first."""
+        if not self.behind:
+            self.owed.start()
+        if pieces is None or self._pieces is None:
+            self._pieces = None
+        else:
+            self._pieces += [p for p in pieces if p not in self._pieces]
+
+    @property
+    def behind(self) -> bool:
+        """Some of the stage still shows an older trace than the newest it was given."""
+        return self._pieces is None or bool(self._pieces)
 
     def paced_update(self) -> None:
         """Repaint now if the pen's next move leaves time for it, else right after it:
         a paint of the stage never shares a repaint with the pen's newest ink."""
+        if self._pieces == []:  # a full repaint since has painted what was owed
+            return
         gap = self.pen_gap()
-        starved = self.since_paint.elapsed() > MAX_WAIT_MS
+        starved = self.owed.isValid() and self.owed.elapsed() > MAX_WAIT_MS
         if gap < self.paint_ms + 1.0 and not starved:
             self.pace.start(int(gap) + 1)
+        elif self.tracing() and not starved:
+            # Not beside the worker's trace: both want Python's lock, and together they
+            # ran several times as long, into the pen's next move. Its trace comes soon.
+            self.pace.start(1)
         elif self.ink_pending() and self._waited < 3 and not starved:
             # The pen's newest ink is not painted yet: a repaint now would paint it
             # together with the stage, and the ink would wait for every number. Its own
@@ -63,21 +92,45 @@ class StageView(QWidget):
             self.pace.start(0)
         else:
             self._waited = 0
-            self.update()
+            # Painted now, in the gap found, and timed with its copy to the screen: an
+            # update() would wait for the next repaint, which the pen's next ink may share.
+            clock = QElapsedTimer()
+            clock.start()
+            if self._pieces is None:
+                self._pieces = []
+                self.repaint()
+            elif starved:  # behind too long: everything owed at once
+                owed = QRegion()
+                for piece in self._pieces:
+                    owed = owed.united(piece)
+                self._pieces = []
+                self.repaint(owed)
+            else:
+                self.repaint(self._pieces.pop(0))  # one piece: a fraction of the work
+            self.paint_ms = clock.nsecsElapsed() / 1e6
+            if self._pieces:  # the next piece in a later gap, after the ink's turn
+                self.pace.start(max(1, int(self.paint_ms)))
 
     @property
     def shown(self) -> list[Shown]:
         return shown_from(self.records)
 
+    @property
+    def painted(self) -> list[Painted]:
+        return painted_from(*self._painted)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         clock = QElapsedTimer()
         clock.start()
+        whole = QRegion(self.rect()).subtracted(event.region()).isEmpty()
+        if whole:
+            self._pieces = []  # everything is painted from the newest trace
         p = QPainter(self)
         try:  # an exception must not leave the painter open: Qt would crash on the next paint
-            ink = self._stage._paint(p)
+            ink = self._stage._paint(p, None if whole else QRectF(event.rect()))
         finally:
             p.end()
-        self.records, self.painted = ink.records, ink.painted
+        self.records, self._painted = ink.records, (ink.painted, ink.batches)
         self.paints += 1
         self.paint_ms = clock.nsecsElapsed() / 1e6
         self.since_paint.start()

@@ -9,7 +9,7 @@ number of requests between two frames (pen strokes, clicker presses) cost one pa
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
@@ -75,8 +75,12 @@ class Stage(QWidget):
         the live model's.
         """
         s = structure(trace)
-        self._trace, self._blank = trace, bool(blank)
         weights = tuple(id(lay.weights) for lay in trace.layers)
+        diff = getattr(trace, "difference", False)
+        # the same network, weights, emptiness and comparison: only the maps can change
+        same = (s, weights, bool(blank), diff) == (
+            self._structure, self._weights, self._blank, getattr(self._trace, "difference", diff))
+        self._trace, self._blank = trace, bool(blank)
         if s != self._structure:
             self._rebuild(trace, s)
         elif weights != self._weights:
@@ -86,7 +90,9 @@ class Stage(QWidget):
         v = self.view
         if not paced:
             v.update()
-        elif not v.pace.isActive():
+        else:
+            v.want(self._live_pieces() if same else None)
+        if paced and not v.pace.isActive():
             # While the pen moves, the stage repaints at most half the time: after a
             # paint of P ms it waits P ms, so the ink's paints always get their turn.
             v.pace.start(max(0, int(v.paint_ms - v.since_paint.elapsed())))
@@ -215,6 +221,11 @@ class Stage(QWidget):
             return self._stages[self._index].block
         return next((s.block for s in self._stages if s.block), None)
 
+    def _live_pieces(self) -> list[QRect] | None:
+        """What a new trace can change on the page shown (None: anything)."""
+        rects = self._stages[self._index].live_rects(self._page) if self._stages else None
+        return None if rects is None else [r.toAlignedRect() for r in rects]
+
     def _rebuild(self, trace, s: tuple) -> None:
         self._structure = s
         self._stages = self._built(trace)
@@ -319,10 +330,11 @@ class Stage(QWidget):
         p.fillRect(self.rect(), QColor(self._look.background))
         p.end()
 
-    def _paint(self, p: QPainter) -> Ink:
+    def _paint(self, p: QPainter, clip: QRectF | None = None) -> Ink:
+        """Paint the stage; ``clip``: only that part is being repainted (a piece)."""
         look, t = self._look, self._type
-        p.fillRect(self.view.rect(), QColor(look.background))
-        ink = Ink(p, look, t)
+        p.fillRect(self.view.rect() if clip is None else clip, QColor(look.background))
+        ink = Ink(p, look, t, clip)
         if not self._stages or self._trace is None:
             ink.fit_text(self._subtitle, (DRAW_SOMETHING, "draw something"), t.label_px,
                          align="left", color=look.accent)

@@ -149,32 +149,134 @@ def test_the_rate_readout_says_how_often_the_panels_catch_up(qtbot, window):
 
 def test_the_stage_paints_after_the_pen_s_ink_and_never_starves(qtbot, window, monkeypatch):
     """A stage repaint requested while the pen's newest ink is unpainted waits for the
-    ink's own repaint (else the ink would wait for every number on the stage); one
-    that never finds a gap between moves is made anyway after MAX_WAIT_MS."""
+    ink's own repaint (else the ink would wait for every number on the stage), and for
+    the worker's trace; one that never finds a gap between moves is made anyway after
+    MAX_WAIT_MS."""
     from app.stage import view as stage_view
 
     window.action("act_present").trigger()
     view = window.stage.view
     qtbot.waitUntil(lambda: view.isVisible() and view.paints > 0, timeout=5_000)
-    asked: list[str] = []
-    monkeypatch.setattr(view, "update", lambda *a: asked.append("update"))
+    asked: list[object] = []
+    monkeypatch.setattr(view, "repaint", lambda *a: asked.append(a))
     view.pen_gap = lambda: math.inf
     view.ink_pending = lambda: True
-    view.since_paint.restart()
+    view.want(None)
     view.paced_update()
     assert asked == [] and view.pace.isActive()  # the ink's repaint first
     view.pace.stop()
     view.ink_pending = lambda: False
+    view.tracing = lambda: True
     view.paced_update()
-    assert asked == ["update"]
+    assert asked == [] and view.pace.isActive()  # not beside the worker's trace
+    view.pace.stop()
+    view.tracing = lambda: False
+    view.paced_update()
+    assert asked == [()] and not view.behind  # all of it, at once
+    view.want(None)
     view.pen_gap = lambda: 0.5  # the pen's next move is due: wait for it
     view.paint_ms = 5.0
     view.paced_update()
-    assert asked == ["update"] and view.pace.isActive()
+    assert asked == [()] and view.pace.isActive()
     view.pace.stop()
     monkeypatch.setattr(stage_view, "MAX_WAIT_MS", -1)  # waited too long: paint anyway
     view.paced_update()
-    assert asked == ["update", "update"]
+    assert asked == [(), ()]
+
+
+def test_the_stage_repaints_a_map_step_in_pieces_one_per_gap(qtbot, window, monkeypatch):
+    """While the pen moves, a step whose maps are all a new trace changes (conv2's) is
+    repainted a piece at a time — oldest owed first, each in its own gap — until it
+    shows the newest trace; another network or an emptied canvas repaints it whole."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QRegion
+
+    from app.stage import view as stage_view
+
+    window.action("act_present").trigger()
+    stage, view = window.stage, window.stage.view
+    window.load_preset("X (lecture)")
+    window.run_network_now()
+    stage.go(next(i for i, s in enumerate(stage.stages) if s.short == "conv2"))
+    qtbot.waitUntil(lambda: view.paints > 0 and not view.behind, timeout=5_000)
+    pieces = stage._live_pieces()
+    assert pieces is not None and len(pieces) == 3
+    area = sum(r.width() * r.height() for r in pieces)
+    assert area < 0.8 * view.width() * view.height()  # the titles and kernels stay
+    for r in pieces:  # each inside the stage, the chosen map and both grids covered
+        assert view.rect().contains(r)
+    painted: list[QRect] = []
+    real = view.repaint
+    monkeypatch.setattr(view, "repaint", lambda *a: (painted.append(a[0] if a else None),
+                                                      real(*a)))
+    view.pen_gap, view.ink_pending, view.tracing = (lambda: math.inf, lambda: False,
+                                                    lambda: False)
+    stage.set_trace(window.trace, blank=False, paced=True)  # the same network: pieces
+    assert view.behind
+    view.pace.stop()
+    view.paced_update()
+    assert painted == [pieces[0]] and view.behind and view.pace.isActive()
+    stage.set_trace(window.trace, blank=False, paced=True)  # newer: owed again, in order
+    view.pace.stop()
+    for _ in range(3):
+        view.paced_update()
+        view.pace.stop()
+    assert painted == [pieces[0], pieces[1], pieces[2], pieces[0]] and not view.behind
+    # every number and map is still recorded by a piece's paint
+    assert any(p.label.startswith("conv2[") for p in stage.painted())
+    blank = window.live.model.trace(window.live.model.prepare(
+        np.zeros((324, 324), np.float32))[0])
+    stage.set_trace(blank, blank=True, paced=True)  # emptied: the whole stage
+    view.pace.stop()
+    view.paced_update()
+    assert painted[-1] is None and not view.behind
+    stage.set_trace(window.trace, blank=False, paced=True)  # drawn again: whole, too
+    view.pace.stop()
+    view.paced_update()
+    assert painted[-1] is None
+    monkeypatch.setattr(stage_view, "MAX_WAIT_MS", -1)  # behind too long: all owed at once
+    stage.set_trace(window.trace, blank=False, paced=True)
+    view.pace.stop()
+    view.paced_update()
+    assert not view.behind and isinstance(painted[-1], QRegion)
+    assert painted[-1].boundingRect() == pieces[0].united(pieces[1]).united(pieces[2])
+
+
+def test_a_trace_waits_for_the_ink_and_for_a_gap_before_the_pen_s_next_move(qtbot, window,
+                                                                           monkeypatch):
+    """While the pen moves, the worker's trace starts after the ink of the last move is
+    painted and only if it can end before the next move; it waits MAX_HOLD_MS at most."""
+    from app.live import loop
+
+    live = window.live
+    submitted: list[int] = []
+    monkeypatch.setattr(live.tracer, "submit", lambda *a: submitted.append(1))
+
+    class Pen:
+        ink_pending = True
+        gap = math.inf
+
+        def pen_gap_ms(self):
+            return self.gap
+
+    pen = Pen()
+    live._pen = pen
+    live._alone.extend([2.0] * 16)
+    live._dirty = True
+    live._submit()
+    assert submitted == [] and live._timer.isActive()  # the ink's repaint first
+    pen.ink_pending, pen.gap = False, 1.5  # the next move is due before a trace could end
+    live._submit()
+    assert submitted == [] and live._timer.isActive()
+    pen.gap = 6.0
+    live._submit()
+    assert submitted == [1]
+    live._busy = False
+    live._dirty, pen.gap = True, 0.5
+    monkeypatch.setattr(loop, "MAX_HOLD_MS", -1)  # the pen never leaves a gap: run anyway
+    live._submit()
+    assert submitted == [1, 1]
+    live._busy = False
 
 
 def test_the_features_come_after_the_first_answer_and_on_demand_before(qtbot) -> None:
