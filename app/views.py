@@ -41,6 +41,7 @@ class ViewStack(QStackedWidget):
         self.pen_gap = pen_gap
         self.deck = PanelDeck()
         self.deck.pen_gap = pen_gap
+        self.deck.ink_pending = ink_pending
         self.deck.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.stage = Stage()
         self.stage.view.pen_gap = pen_gap

@@ -175,6 +175,8 @@ class PanelDeck(QStackedWidget):
         self._slice.timeout.connect(self._work)
         #: ms until the pen's next move (inf: no stroke); the window sets the canvas's.
         self.pen_gap: Callable[[], float] = lambda: math.inf
+        self.ink_pending: Callable[[], bool] = lambda: False  # the canvas's, not painted yet
+        self._waits = 0
         self._round_clock = QElapsedTimer()
         self._round_clock.start()
         self._rounds: list[int] = []  # when rounds ended, ms (the last second's: the rate)
@@ -251,6 +253,11 @@ class PanelDeck(QStackedWidget):
         if len(self._cost) != n:
             self._cost = [0.0] * n
         gap = self.pen_gap()
+        if gap != math.inf and self._waits < 3 and self.ink_pending():
+            self._waits += 1  # the ink's own repaint first (posted: before this timer)
+            self._slice.start(0)
+            return
+        self._waits = 0
         clock = QElapsedTimer()
         clock.start()
         painting = 0.0  # what the panels updated will cost to repaint (their last paints)

@@ -97,6 +97,12 @@ def test_a_slice_waits_for_the_pen_s_next_move_and_does_one_panel_at_a_time(qtbo
     deck.show_trace(trace, False, budget_ms=0)
     deck._work()
     assert [p.frames for p in window.panels()] == frames and deck._pending is not None
+    deck._slice.stop()
+    deck.pen_gap = lambda: 50.0  # time enough, but the pen's newest ink is not painted
+    deck.ink_pending = lambda: True
+    deck._work()
+    assert [p.frames for p in window.panels()] == frames and deck._slice.isActive()
+    deck.ink_pending = lambda: False
     deck.pen_gap = lambda: math.inf  # the pen is up: one panel a slice
     deck._slice.stop()
     deck._work()
