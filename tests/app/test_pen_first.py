@@ -303,3 +303,38 @@ def test_the_features_come_after_the_first_answer_and_on_demand_before(qtbot) ->
     other = app.create_main_window(model="digits")
     qtbot.addWidget(other)
     assert other.classmode is not None and other.start.done  # asked for: installed now
+
+
+def test_a_stage_repainted_in_pieces_shows_what_a_whole_repaint_shows(qtbot, window):
+    """The pieces add up: after a new drawing is repainted a piece at a time, the
+    window's pixels are those of one repaint of the whole stage."""
+    from PySide6.QtGui import QImage
+
+    window.action("act_present").trigger()
+    stage, view = window.stage, window.stage.view
+    window.load_preset("X (lecture)")
+    window.run_network_now()
+    stage.go(next(i for i, s in enumerate(stage.stages) if s.short == "conv2"))
+    qtbot.waitUntil(lambda: view.paints > 0 and not view.behind, timeout=5_000)
+    before = view.paints
+    window.load_preset("O")  # another drawing, the same network: repainted in pieces
+    x, blank = window.model.prepare(window.canvas.raster(), input=window.live.input_mode)
+    view.pen_gap, view.ink_pending, view.tracing = (lambda: math.inf, lambda: False,
+                                                    lambda: False)
+    stage.set_trace(window.model.trace(x), blank, paced=True)
+    while view.behind:
+        view.pace.stop()
+        view.paced_update()
+    assert view.paints - before == 3
+
+    def pixels(img: QImage) -> np.ndarray:
+        img = img.convertToFormat(QImage.Format.Format_RGB32)
+        a = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes())
+        return a.reshape(img.height(), img.bytesPerLine() // 4, 4)[:, :img.width()].copy()
+
+    at = view.mapTo(window, view.rect().topLeft())
+    screen = pixels(QApplication.primaryScreen().grabWindow(
+        window.winId(), at.x(), at.y(), view.width(), view.height()).toImage())
+    whole = pixels(view.grab().toImage())
+    assert screen.shape == whole.shape
+    np.testing.assert_array_equal(screen, whole)
