@@ -34,6 +34,7 @@ The window wires widgets to its signals and never runs the network itself (STYLE
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -265,6 +266,9 @@ class Live(QObject):
 
     def _hold(self) -> bool:
         """Wait for a gap in the pen's moves (True: the timer will try again)."""
+        gap = self._pen.pen_gap_ms()
+        if gap == math.inf:  # no stroke going on: nothing to wait for
+            return False
         if not self._held.isValid():
             self._held.start()
         if self._held.elapsed() >= MAX_HOLD_MS:
@@ -272,7 +276,6 @@ class Live(QObject):
         if self._pen.ink_pending:  # its repaint is posted: it comes before this timer
             self._timer.start(0)
             return True
-        gap = self._pen.pen_gap_ms()
         if gap < min(self._alone) + 1.0:  # the next move is due first: after its ink
             self._timer.start(int(gap) + 1)
             return True

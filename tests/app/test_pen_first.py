@@ -270,18 +270,21 @@ def test_a_trace_waits_for_the_ink_and_for_a_gap_before_the_pen_s_next_move(qtbo
     live._alone.extend([2.0] * 16)
     live._dirty = True
     live._submit()
-    assert submitted == [] and live._timer.isActive()  # the ink's repaint first
+    assert submitted == [1]  # no stroke going on (ink painted or not): at once
+    live._busy, live._dirty, pen.gap = False, True, 6.0
+    live._submit()
+    assert submitted == [1] and live._timer.isActive()  # the ink's repaint first
     pen.ink_pending, pen.gap = False, 1.5  # the next move is due before a trace could end
     live._submit()
-    assert submitted == [] and live._timer.isActive()
+    assert submitted == [1] and live._timer.isActive()
     pen.gap = 6.0
     live._submit()
-    assert submitted == [1]
+    assert submitted == [1, 1]
     live._busy = False
     live._dirty, pen.gap = True, 0.5
     monkeypatch.setattr(loop, "MAX_HOLD_MS", -1)  # the pen never leaves a gap: run anyway
     live._submit()
-    assert submitted == [1, 1]
+    assert submitted == [1, 1, 1]
     live._busy = False
 
 
