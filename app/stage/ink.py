@@ -369,9 +369,9 @@ def _rings(rects: list[QRectF], width: float) -> list[QRectF]:
     half = width / 2
     for r in rects:
         x, y, w, h = r.x() - half, r.y() - half, r.width() + width, r.height() + width
+        side = max(h - 2 * width, 0.0)  # a rect thinner than its frame: top and bottom
         bars += [QRectF(x, y, w, width), QRectF(x, y + h - width, w, width),
-                 QRectF(x, y + width, width, h - 2 * width),
-                 QRectF(x + w - width, y + width, width, h - 2 * width)]
+                 QRectF(x, y + width, width, side), QRectF(x + w - width, y + width, width, side)]
     if len(_RINGS) > 256:
         _RINGS.clear()
     _RINGS[key] = (rects, bars)
