@@ -34,10 +34,12 @@ class ViewStack(QStackedWidget):
 
     rate = Signal(str)
 
-    def __init__(self, live: Live, parent: QWidget | None = None,
-                 pen_gap=lambda: float("inf"), ink_pending=lambda: False) -> None:
+    def __init__(self, live: Live, parent: QWidget | None = None, pen=None) -> None:
         super().__init__(parent)
         self.live = live
+        # The pen (the canvas): the views work in the gaps between its moves, after its ink.
+        pen_gap = pen.pen_gap_ms if pen is not None else (lambda: float("inf"))
+        ink_pending = (lambda: pen.ink_pending) if pen is not None else (lambda: False)
         self.pen_gap = pen_gap
         self.deck = PanelDeck()
         self.deck.pen_gap = pen_gap

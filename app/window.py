@@ -73,8 +73,7 @@ class MainWindow(Commands, QMainWindow):
                          pen=self.canvas)
         self.live.input_mode = input_mode or self.remembered.get("input", "centred")
         self.controls = DeskControls(self.live, self.canvas, model_spec(model).name)
-        self.views = ViewStack(self.live, pen_gap=self.canvas.pen_gap_ms,
-                               ink_pending=lambda: self.canvas.ink_pending)
+        self.views = ViewStack(self.live, pen=self.canvas)
         self.views.rate.connect(self.controls.rate_label.setText)
         self._build_body()
         self.actions_ = build_actions(self)

@@ -94,16 +94,13 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    import app
     from benchmarks.class_load import SIDE, aliases, digit_strokes
+    from benchmarks.ui_bench import digits_window
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    window = app.create_main_window(model="digits")
+    window = digits_window("class_pen", 60)
     window.setFixedSize(1920, 1080)
     window.show()
-    deadline = time.time() + 60
-    while window.model is None and time.time() < deadline:
-        qapp.processEvents()
     cm = window.classmode
     with tempfile.TemporaryDirectory() as folder:
         cm.folder = Path(folder)

@@ -56,16 +56,12 @@ def main() -> int:
     from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
-    import app
-    from benchmarks.ui_bench import on_canvas, recorded_stroke, send
+    from benchmarks.ui_bench import digits_window, on_canvas, recorded_stroke, send
 
     qapp = QApplication.instance() or QApplication([])
-    window = app.create_main_window(model="digits")
+    window = digits_window("memory_bench")
     window.setFixedSize(1920, 1080)
     window.show()
-    deadline = time.time() + 120
-    while window.model is None and time.time() < deadline:
-        qapp.processEvents()
     points = on_canvas(window.canvas, recorded_stroke(200))
     done, samples, start = 0, [], None
     t0 = time.time()

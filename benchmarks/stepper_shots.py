@@ -68,16 +68,11 @@ def bench(events: int) -> None:
     """ui_bench's event → repaint times, without and with a playing step-through."""
     import time
 
-    import app
     from app.stepper import install
-    from benchmarks.ui_bench import SIZES, measure
+    from benchmarks.ui_bench import SIZES, digits_window, measure
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    window = app.create_main_window("digits")
-    deadline = time.time() + 120
-    while window.model is None and time.time() < deadline:
-        qapp.processEvents()
-        time.sleep(0.005)
+    window = digits_window("stepper_shots")
     rows = {}
     for label, size in SIZES.items():
         rows[(label, "without")] = measure(window, size, events)

@@ -105,13 +105,9 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     qapp = QApplication.instance() or QApplication([])
     QStandardPaths.setTestModeEnabled(True)
-    import app
+    from benchmarks.ui_bench import digits_window
 
-    window = app.create_main_window("digits")
-    deadline = time.time() + 120
-    while window.model is None and time.time() < deadline:
-        qapp.processEvents()
-        time.sleep(0.005)
+    window = digits_window("sweep_ui_bench")
     parts = window.experiments  # the window installs them
     panel = parts["sweeps"]
     shown: list[object] = []

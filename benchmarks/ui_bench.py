@@ -101,6 +101,22 @@ def timed_moves(window, moves: list[QPointF], deliver=None) -> tuple[list[float]
     return per_event, floor
 
 
+def digits_window(name: str = "ui_bench", timeout_s: float = 120.0):
+    """A window of the real app with the digits model live (what every window benchmark
+    starts from); exits with the loader's notice when the model does not come."""
+    import app
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    window = app.create_main_window("digits")
+    deadline = time.time() + timeout_s
+    while window.model is None and time.time() < deadline:
+        qapp.processEvents()
+        time.sleep(0.005)
+    if window.model is None:
+        raise SystemExit(f"{name}: the digits model did not load: {window.notice.text()}")
+    return window
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
@@ -278,17 +294,8 @@ def main() -> int:
     parser.add_argument("--breakdown", action="store_true",
                         help="desk 1080p: the ratio without the network, without the panels")
     args = parser.parse_args()
-    qapp = QApplication.instance() or QApplication([])
-    import app
-
     results: dict[str, float] = {}
-    window = app.create_main_window("digits")
-    deadline = time.time() + 120
-    while window.model is None and time.time() < deadline:
-        qapp.processEvents()
-        time.sleep(0.005)
-    if window.model is None:
-        raise SystemExit(f"ui_bench: the digits model did not load: {window.notice.text()}")
+    window = digits_window()
     views = ["desk", "stage"] if args.view == "both" else [args.view]
     if args.explain:
         from benchmarks.ink_bench import measure_overlay

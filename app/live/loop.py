@@ -256,8 +256,8 @@ class Live(QObject):
         self._since_run.restart()
         self._read += 1
         tag = self.tag() if self.tag is not None else None
-        args = (self.model, self._source(), self._input_mode, self._read, tag)
-        self.tracer.submit(_trace, *args)
+        self.tracer.submit(_trace, self.model, self._source(), self._input_mode,
+                           self._read, tag)
 
     @property
     def tracing(self) -> bool:

@@ -190,6 +190,17 @@ def test_the_stage_paints_after_the_pen_s_ink_and_never_starves(qtbot, window, m
     assert asked == [(), ()]
 
 
+def conv2_on_stage(qtbot, window):
+    """The stage on, showing conv2's step for the lecture's X, wholly painted."""
+    window.action("act_present").trigger()
+    stage, view = window.stage, window.stage.view
+    window.load_preset("X (lecture)")
+    window.run_network_now()
+    stage.go(next(i for i, s in enumerate(stage.stages) if s.short == "conv2"))
+    qtbot.waitUntil(lambda: view.paints > 0 and not view.behind, timeout=5_000)
+    return stage, view
+
+
 def test_the_stage_repaints_a_map_step_in_pieces_one_per_gap(qtbot, window, monkeypatch):
     """While the pen moves, a step whose maps are all a new trace changes (conv2's) is
     repainted a piece at a time — oldest owed first, each in its own gap — until it
@@ -199,12 +210,7 @@ def test_the_stage_repaints_a_map_step_in_pieces_one_per_gap(qtbot, window, monk
 
     from app.stage import view as stage_view
 
-    window.action("act_present").trigger()
-    stage, view = window.stage, window.stage.view
-    window.load_preset("X (lecture)")
-    window.run_network_now()
-    stage.go(next(i for i, s in enumerate(stage.stages) if s.short == "conv2"))
-    qtbot.waitUntil(lambda: view.paints > 0 and not view.behind, timeout=5_000)
+    stage, view = conv2_on_stage(qtbot, window)
     pieces = stage._live_pieces()
     assert pieces is not None and len(pieces) == 3
     area = sum(r.width() * r.height() for r in pieces)
@@ -313,12 +319,7 @@ def test_a_stage_repainted_in_pieces_shows_what_a_whole_repaint_shows(qtbot, win
     window's pixels are those of one repaint of the whole stage."""
     from PySide6.QtGui import QImage
 
-    window.action("act_present").trigger()
-    stage, view = window.stage, window.stage.view
-    window.load_preset("X (lecture)")
-    window.run_network_now()
-    stage.go(next(i for i, s in enumerate(stage.stages) if s.short == "conv2"))
-    qtbot.waitUntil(lambda: view.paints > 0 and not view.behind, timeout=5_000)
+    stage, view = conv2_on_stage(qtbot, window)
     before = view.paints
     window.load_preset("O")  # another drawing, the same network: repainted in pieces
     x, blank = window.model.prepare(window.canvas.raster(), input=window.live.input_mode)
