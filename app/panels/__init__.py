@@ -12,7 +12,7 @@ from typing import Any
 # Loaded on first use: the panels bring pyqtgraph, which the window needs only once a
 # model's page is built, after it is on screen.
 _HOME = {
-    "LayerPanel": "base", "PanelDeck": "deck", "panels_for": "deck",
+    "LayerPanel": "base", "PanelDeck": "deck", "panels_for": "page",
     "FiltersPanel": "filters_panel", "InputPanel": "input_panel", "MapsPanel": "maps_panel",
     "ProbabilitiesPanel": "probabilities_panel", "VectorPanel": "vector_panel",
     "VotesPanel": "votes_panel", "ZoomView": "zoom_view",

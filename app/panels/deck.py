@@ -15,124 +15,20 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
+from PySide6.QtWidgets import QStackedWidget, QWidget
+
+from app.panels.page import Page
 
 #: The most of the GUI thread's time the panels take while the pen moves.
 DUTY = float(os.environ.get("CONVPAD_PANEL_DUTY", "0.8"))
-ANSWER = ""  # the layer name of the answer panel that no layer feeds (see panels_for)
 
 if TYPE_CHECKING:
     from app.panels.base import LayerPanel
     from app.panels.zoom_view import ZoomView
-
-
-def panels_for(trace, parent: QWidget | None = None) -> list[tuple[LayerPanel, str]]:
-    """The panels for ``trace``'s layers, in data-flow order, each with the layer it shows.
-
-    A conv layer gets two: its filters, then its feature maps. (The panels, and
-    pyqtgraph with them, are imported here, when the first model's page is built: the
-    window is on screen before that.)
-    """
-    from app.panels.filters_panel import FiltersPanel
-    from app.panels.input_panel import InputPanel
-    from app.panels.maps_panel import MapsPanel
-    from app.panels.probabilities_panel import ProbabilitiesPanel
-    from app.panels.vector_panel import VectorPanel
-    from app.panels.votes_panel import VotesPanel
-
-    out: list[tuple[LayerPanel, str]] = []
-    for layer in trace.layers:
-        if InputPanel.accepts(layer):
-            out.append((InputPanel(layer, parent), layer.name))
-        elif MapsPanel.accepts(layer):
-            if FiltersPanel.accepts(layer):
-                out.append((FiltersPanel(layer, parent), layer.name))
-            out.append((MapsPanel(layer, parent), layer.name))
-        elif VectorPanel.accepts(layer):
-            out.append((VectorPanel(layer, trace.classes, parent), layer.name))
-        elif VotesPanel.accepts(layer):
-            out.append((VotesPanel(layer, trace.classes, parent), layer.name))
-        elif ProbabilitiesPanel.accepts(layer):
-            out.append((ProbabilitiesPanel(layer, trace.classes, parent), layer.name))
-    if not any(isinstance(p, (ProbabilitiesPanel, VotesPanel)) for p, _ in out):
-        # A network ending in logits, a log-softmax or scores (an opened Keras/ONNX
-        # file) has no softmax layer: the answer panel shows the trace's probabilities.
-        answer = SimpleNamespace(name="answer", kind="softmax", output=trace.probabilities)
-        out.append((ProbabilitiesPanel(answer, trace.classes, parent), ANSWER))
-    return out
-
-
-class _Page(QWidget):
-    """One model's panels in a grid, in data-flow order."""
-
-    def __init__(self, trace, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.panels: list[tuple[LayerPanel, str]] = panels_for(trace, self)
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(6)
-        grid.setHorizontalSpacing(2)
-        n = len(self.panels)
-        cols = 5 if n > 8 else 2  # the toy's few small maps get wide panels: numbers fit
-        # Reading order is data-flow order: left to right, an arrow into every panel,
-        # and "↳" where a row continues the one above.
-        for i, (panel, _) in enumerate(self.panels):
-            r, c = divmod(i, cols)
-            if i:
-                arrow = QLabel("→" if c else "↳")
-                arrow.setObjectName("flow_arrow")
-                arrow.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                arrow.setToolTip("data flows this way: each panel reads the one before it")
-                grid.addWidget(arrow, r, 2 * c)
-            grid.addWidget(panel, r, 2 * c + 1)
-        for c in range(cols):
-            grid.setColumnStretch(2 * c + 1, 1)
-        for r in range(-(-n // cols)):
-            grid.setRowStretch(r, 1)
-
-    def block_of(self, name: str) -> list[LayerPanel]:
-        """The panels that show the same channels as panel ``name``: a conv layer's
-        filters and maps, and the ReLU and pooling after it (until the next conv)."""
-        names = [p.name for p, _ in self.panels]
-        i = names.index(name)
-        start = i
-        while start > 0 and self.panels[start][0].channels() and not names[start].endswith(
-                ".filters"):
-            start -= 1
-        block = []
-        for panel, _ in self.panels[start:]:
-            if block and panel.name.endswith(".filters"):
-                break
-            if not panel.channels():
-                if block:
-                    break
-                continue
-            block.append(panel)
-        return block
-
-    def show_trace(self, trace, blank: bool) -> None:
-        """Every panel shows ``trace`` now."""
-        for k in range(len(self.panels)):
-            self.show_panel(k, trace, blank)
-
-    def show_panel(self, k: int, trace, blank: bool) -> None:
-        """Panel ``k`` shows ``trace`` (its layer, or the answer)."""
-        panel, name = self.panels[k]
-        panel.set_difference(getattr(trace, "difference", False))
-        if name == ANSWER:
-            panel.show_probabilities(None if blank else trace.probabilities)
-            return
-        layers = trace.layers
-        i = next(j for j, layer in enumerate(layers) if layer.name == name)
-        if blank:
-            panel.show_empty(layers[i])
-        else:
-            panel.show_layer(layers[i], layers[i - 1] if i else None)
 
 
 class PanelDeck(QStackedWidget):
@@ -160,7 +56,7 @@ class PanelDeck(QStackedWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("panel_deck")
-        self._pages: dict[tuple, _Page] = {}
+        self._pages: dict[tuple, Page] = {}
         self._look: tuple[dict, QFont] | None = None
         self._zooms: dict[tuple[str, int], ZoomView] = {}
         self._spare_zooms: list[ZoomView] = []
@@ -196,7 +92,7 @@ class PanelDeck(QStackedWidget):
         key = (name, tuple((layer.name, layer.output.shape) for layer in blank_trace.layers))
         page = self._pages.get(key)
         if page is None:
-            page = _Page(blank_trace, self)
+            page = Page(blank_trace, self)
             for panel, _ in page.panels:
                 panel.cell_hovered.connect(self.cell_hovered)
                 panel.tile_clicked.connect(self.tile_clicked)
@@ -216,7 +112,7 @@ class PanelDeck(QStackedWidget):
         """Show ``trace`` on the visible page: now (``budget_ms`` None), or in slices of
         ``budget_ms`` of work each (see the class docstring)."""
         page = self.currentWidget()
-        if not isinstance(page, _Page):
+        if not isinstance(page, Page):
             return
         if not self.isVisible():
             self._hidden_since = (trace, blank)  # nobody sees it: no work until shown
@@ -243,7 +139,7 @@ class PanelDeck(QStackedWidget):
         """One slice: panels take the newest trace, as many as the budget and the gap
         before the pen's next move leave time for (at least one, when the pen allows)."""
         page = self.currentWidget()
-        if self._pending is None or not isinstance(page, _Page) or not self.isVisible():
+        if self._pending is None or not isinstance(page, Page) or not self.isVisible():
             self._pending = None
             return
         trace, blank = self._pending
@@ -318,7 +214,7 @@ class PanelDeck(QStackedWidget):
     def panels(self) -> list[LayerPanel]:
         """The visible page's panels, in data-flow order."""
         page = self.currentWidget()
-        return [p for p, _ in page.panels] if isinstance(page, _Page) else []
+        return [p for p, _ in page.panels] if isinstance(page, Page) else []
 
     def panel(self, name: str) -> LayerPanel:
         """The visible panel called ``name`` (a layer name, or ``conv1.filters``)."""
@@ -337,7 +233,7 @@ class PanelDeck(QStackedWidget):
     def follow(self, panel_name: str, tile: int) -> None:
         """Follow the channel of a clicked tile through its filter, ReLU and pooling."""
         page = self.currentWidget()
-        if not isinstance(page, _Page):
+        if not isinstance(page, Page):
             return
         panel = self.panel(panel_name)
         channel = panel.channel_of(tile)
