@@ -11,7 +11,6 @@ the network on a laptop and on a 4K projector; the widget scales it to fit.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -31,6 +30,8 @@ from PySide6.QtGui import (
     QUndoStack,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.pen_clock import PenClock
 
 # 9 × 36: the 9×9 lecture grids paint as exact blocks, and 324 px is plenty for MNIST.
 SIZE = 324
@@ -90,8 +91,7 @@ class Canvas(QWidget):
         # shown (benchmarks/ui_bench.py --ink times them).
         self._tip: tuple[QPointF, QPointF, float] | None = None
         self.moves_shown = 0
-        self._last_move = 0.0  # perf_counter() of the pen's last move
-        self._interval = 0.0  # the pen's usual time between moves, seconds (smoothed)
+        self.clock = PenClock()  # when the pen's next move is due (the views' gaps)
         self._pressure = 1.0
         self.brush = float(DEFAULT_BRUSH)
         self.eraser = False
@@ -199,6 +199,7 @@ class Canvas(QWidget):
         self._points = [p]
         self._pressure = pressure
         self._segment(p, p, pressure)
+        self.clock.begin(time.perf_counter())
 
     def _move(self, pos: QPointF, pressure: float = 1.0) -> None:
         if not self._points:
@@ -212,10 +213,7 @@ class Canvas(QWidget):
             self._piece(pressure)
         self._set_tip((self._points[-2], p, self._width(pressure)))
         self.moves_shown += 1
-        now = time.perf_counter()
-        if (gap := now - self._last_move) < 0.1:  # a pen's pace (a pause is not one)
-            self._interval = 0.8 * self._interval + 0.2 * gap if self._interval else gap
-        self._last_move = now
+        self.clock.moved(time.perf_counter())
 
     def _end(self) -> None:
         """Finish the stroke in progress, if any, as one undoable step."""
@@ -223,6 +221,7 @@ class Canvas(QWidget):
             self._points.append(self._points[-1])  # the last piece ends at rest
             self._piece(self._pressure)
         self._points = []
+        self.clock.end()
         self._set_tip(None)
         if self._stroke_before is not None:
             before, self._stroke_before = self._stroke_before, None
@@ -264,15 +263,9 @@ class Canvas(QWidget):
         self.changed.emit()
 
     def pen_gap_ms(self) -> float:
-        """How long until the pen's next move is due, ms (inf while no stroke goes on).
-
-        The panels work in the gaps between the pen's moves (``app.panels.deck``): a
-        tablet sends one every 8 ms, a mouse every 8–16; a move waits while the GUI
-        thread is busy."""
-        if not self._points:
-            return math.inf
-        due = self._last_move + (self._interval or 0.008)  # a tablet's pace until known
-        return max(0.0, (due - time.perf_counter()) * 1000)
+        """How long until the pen's next move is due, ms: ``inf`` with the pen up or
+        resting (:mod:`app.pen_clock`; the views work in these gaps)."""
+        return self.clock.gap_ms(time.perf_counter())
 
     def _width(self, pressure: float) -> float:
         return max(1.0, self.brush * max(0.2, min(pressure, 1.0)))

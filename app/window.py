@@ -247,7 +247,7 @@ class MainWindow(Commands, QMainWindow):
     def pen_down(self) -> bool:
         """A stroke is going on: work that can wait (collections, the class) waits."""
         try:
-            return self.canvas.pen_gap_ms() != float("inf")
+            return self.canvas.clock.down
         except RuntimeError:  # the window is gone (its C++ side deleted)
             return False
 

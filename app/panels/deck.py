@@ -25,6 +25,9 @@ from app.panels.page import Page
 
 #: The most of the GUI thread's time the panels take while the pen moves.
 DUTY = float(os.environ.get("CONVPAD_PANEL_DUTY", "0.8"))
+#: A round never waits longer than this for a gap between the pen's moves (ms): a pen
+#: whose next move is always judged due still sees its panels follow.
+MAX_WAIT_MS = 150
 
 if TYPE_CHECKING:
     from app.panels.base import LayerPanel
@@ -73,6 +76,8 @@ class PanelDeck(QStackedWidget):
         self.pen_gap: Callable[[], float] = lambda: math.inf
         self.ink_pending: Callable[[], bool] = lambda: False  # the canvas's, not painted yet
         self._waits = 0
+        self._idle = QElapsedTimer()  # since a panel last took a trace, in a round
+        self._idle.start()
         self._round_clock = QElapsedTimer()
         self._round_clock.start()
         self._rounds: list[int] = []  # when rounds ended, ms (the last second's: the rate)
@@ -127,6 +132,8 @@ class PanelDeck(QStackedWidget):
             self._refresh_zooms()
             self._round_ended()
             return
+        if self._pending is None:
+            self._idle.restart()
         self._pending, self._budget_ms = (trace, blank), budget_ms
         if not self._slice.isActive():
             # The panels' share of the GUI thread stays at most DUTY: after a round of
@@ -166,7 +173,7 @@ class PanelDeck(QStackedWidget):
             spent = clock.nsecsElapsed() / 1e6 + painting
             if done and spent + self._cost[k] > self._budget_ms:
                 break
-            if spent + self._cost[k] > gap - 1.0:
+            if spent + self._cost[k] > gap - 1.0 and self._idle.elapsed() < MAX_WAIT_MS:
                 if not done:  # the pen's next move is due: its ink first, then on
                     self._slice.start(int(gap) + 1)
                     return
@@ -178,6 +185,7 @@ class PanelDeck(QStackedWidget):
             self._cost[k] = (clock.nsecsElapsed() - before) / 1e6 + view.paint_ms
             painting += view.paint_ms
             done += 1
+            self._idle.restart()
             self._next = (k + 1) % n
         self._work_ms += clock.nsecsElapsed() / 1e6 + painting
         if any(t is not trace for t in self._shown_by):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -342,3 +343,46 @@ def test_a_stage_repainted_in_pieces_shows_what_a_whole_repaint_shows(qtbot, win
     whole = pixels(view.grab().toImage())
     assert screen.shape == whole.shape
     np.testing.assert_array_equal(screen, whole)
+
+
+def test_a_pen_resting_mid_stroke_lets_the_panels_catch_up(qtbot, window):
+    """The teacher stops mid-stroke to explain: no move comes, so none is due, and the
+    panels show the drawing as it is without waiting for the pen to lift."""
+    canvas = window.canvas
+    r = canvas.drawing_rect()
+    points = [QPointF(r.left() + r.width() * (0.2 + 0.015 * i), r.top() + r.height() * 0.5)
+              for i in range(40)]
+    move(canvas, points[0], QEvent.Type.MouseButtonPress)
+    for p in points[1:]:
+        move(canvas, p)
+        qtbot.wait(8)  # a tablet's pace: the views work in the gaps
+    qtbot.waitUntil(lambda: canvas.clock.resting(time.perf_counter()),
+                    timeout=1000)
+    assert canvas.pen_gap_ms() == math.inf and window.pen_down()
+    qtbot.waitUntil(lambda: window.live._shown_read == window.live._read
+                    and not window.live._busy and window.deck.settled, timeout=5000)
+    assert canvas.clock.down  # still mid-stroke: the pen never lifted
+    shown = window.live.latest[0].layer("input").output
+    x, _ = window.model.prepare(canvas.raster(), input=window.live.input_mode)
+    np.testing.assert_allclose(shown, window.model.trace(x).layer("input").output)
+    move(canvas, points[-1], QEvent.Type.MouseButtonRelease)
+
+
+def test_panels_follow_even_when_the_next_move_always_seems_due(qtbot, window):
+    """An input device whose pace the clock misjudges (every move seems due now) must
+    not starve the panels: a round waits at most MAX_WAIT_MS for a gap."""
+    from app.panels.deck import MAX_WAIT_MS
+
+    window.deck.pen_gap = lambda: 0.0
+    canvas = window.canvas
+    r = canvas.drawing_rect()
+    move(canvas, QPointF(r.left() + r.width() * 0.3, r.top() + r.height() * 0.3),
+         QEvent.Type.MouseButtonPress)
+    x, _ = window.model.prepare(canvas.raster(), input=window.live.input_mode)
+    newer = window.model.trace(x)  # a trace no panel shows yet
+    window.deck.show_trace(newer, False, 0.0)
+    assert not window.deck.settled
+    clock = time.perf_counter()
+    qtbot.waitUntil(lambda: window.deck.settled, timeout=5000)
+    # One panel per MAX_WAIT_MS at the least, never none.
+    assert time.perf_counter() - clock < len(window.panels()) * (MAX_WAIT_MS + 50) / 1000
