@@ -41,11 +41,14 @@ class PanelDeck(QStackedWidget):
     ``budget_ms`` updates panels in data-flow order only until the budget is spent, and
     goes on at the next turn of the event loop, after the pen's queued events — so a pen
     event never waits for more than one slice of panel work, and each frame repaints
-    only the panels updated in it. A newer trace does not restart the round: the panels
-    not yet updated take the newest one, then the round begins again for those that
-    showed an older one, so every panel keeps following the pen, none starves, and all
-    end on the latest drawing. ``round_done(rate)`` fires when every panel shows the
-    latest trace: how many rounds a second the machine keeps up (the rate readout).
+    only the panels updated in it. A round puts one trace on every panel, so the
+    panels always show one drawing, each map the input of the next; a newer trace waits
+    for the round to end, and the next round takes the newest (the ones between are
+    dropped). Until 2026-12-03 the panels not yet updated took a newer trace at once and
+    the round began again for the others: at 4K, where traces came faster than a round,
+    rounds hardly ever ended and the panels showed several drawings at once.
+    ``round_done(rate)`` fires when a round ends (:attr:`shown` is its trace): how many
+    rounds a second the machine keeps up (the rate readout).
     A hidden deck (the stage on, the dashboard covered) does no work at all, and shows
     the latest trace when it comes back.
     """
@@ -66,6 +69,8 @@ class PanelDeck(QStackedWidget):
         self.cell_hovered.connect(self.outline_input)
         self.tile_clicked.connect(self.open_zoom)
         self._pending: tuple | None = None  # the newest (trace, blank) not yet everywhere
+        self._round: tuple | None = None  # the (trace, blank) the round under way shows
+        self.shown: object = None  # the trace of the last round: every panel showed it
         self._shown_by: list[object] = []  # per panel of the page: the trace it shows
         self._next = 0  # where the round goes on
         self._budget_ms = 0.0
@@ -111,7 +116,7 @@ class PanelDeck(QStackedWidget):
             self.addWidget(page)
         self.setCurrentWidget(page)
         self._slice.stop()
-        self._pending, self._shown_by, self._next = None, [], 0
+        self._pending, self._round, self._shown_by, self._next = None, None, [], 0
 
     def show_trace(self, trace, blank: bool, budget_ms: float | None = None) -> None:
         """Show ``trace`` on the visible page: now (``budget_ms`` None), or in slices of
@@ -126,11 +131,11 @@ class PanelDeck(QStackedWidget):
             self._shown_by = [None] * len(page.panels)
         if budget_ms is None:
             self._slice.stop()
-            self._pending = None
+            self._pending = self._round = None
             page.show_trace(trace, blank)
             self._shown_by = [trace] * len(page.panels)
             self._refresh_zooms()
-            self._round_ended()
+            self._round_ended(trace)
             return
         if self._pending is None:
             self._idle.restart()
@@ -147,9 +152,10 @@ class PanelDeck(QStackedWidget):
         before the pen's next move leave time for (at least one, when the pen allows)."""
         page = self.currentWidget()
         if self._pending is None or not isinstance(page, Page) or not self.isVisible():
-            self._pending = None
+            self._pending = self._round = None
             return
-        trace, blank = self._pending
+        self._round = self._round or self._pending
+        trace, blank = self._round
         n = len(page.panels)
         if len(self._shown_by) != n:
             self._shown_by = [None] * n
@@ -192,13 +198,18 @@ class PanelDeck(QStackedWidget):
             # The rest after the repaint of these, and the pen's queued events.
             self._slice.start(0)
             return
-        self._pending = None
-        self._refresh_zooms()
         self._round_ms, self._work_ms = self._work_ms, 0.0
         self._since_round.restart()
-        self._round_ended()
+        self._round = None
+        if self._pending[0] is not trace:  # a newer drawing came: its round, after a rest
+            self._slice.start(int(self._round_ms * (1 - DUTY) / DUTY))
+        else:
+            self._pending = None
+            self._refresh_zooms()
+        self._round_ended(trace)
 
-    def _round_ended(self) -> None:
+    def _round_ended(self, trace) -> None:
+        self.shown = trace
         now = self._round_clock.elapsed()
         self._rounds = [t for t in self._rounds if now - t < 1000] + [now]
         self.round_done.emit(float(len(self._rounds)))
