@@ -15,8 +15,9 @@ worker threads and repaints happen as they would for a user.
   been handled. (Until 2026-12-03 it was taken when a high-priority event posted by the
   paint was handled, which also counted a timer that ran first: on the stage, its own
   repaint right after the ink's);
-- **panel lag**: the same, for the last panel in data-flow order (the answer; on the
-  stage, the stage) showing a trace of a drawing that includes the move;
+- **panel lag**: the same, for the panels showing a drawing that includes the move: on
+  the desk, the end of the repaint after a round has put that drawing's trace on every
+  panel; on the stage, of the stage's repaint that shows it whole;
 - **kept moves**: moves that reached the canvas as their own event ÷ moves posted.
 
 Each size and view is measured in two conditions, interleaved stroke by stroke: every
@@ -159,15 +160,27 @@ def stroke(window, pen_points: list[QPointF], views_live: bool, stage: bool) -> 
     panel_paints: list[tuple[float, int]] = []
     window._ink_record = lambda t, shown: ink_paints.append((t, shown))
     shown: dict[str, object] = {"round_tag": -1}
+    # A round of the desk shows one trace on every panel, not always the newest: the
+    # drawing (tag) of each trace as it reaches the desk, and of the round's on its end.
+    deck, tags = window.deck, {}
 
-    def round_done(_rate: float) -> None:  # every panel shows the newest trace now
-        shown["round_tag"] = live.shown_tag
+    def show_trace(trace, blank, budget_ms=None):
+        tags[id(trace)] = live.shown_tag
+        return type(deck).show_trace(deck, trace, blank, budget_ms)
 
-    window.deck.round_done.connect(round_done)
+    def round_done(_rate: float) -> None:  # every panel shows deck.shown now: its
+        # drawing is on screen at the end of the repaint that paints the last of them
+        shown["round_tag"] = tags.get(id(deck.shown), -1)
+        if not stage:
+            PENDING.append([lambda t, tag: window._panel_record(t, tag), shown["round_tag"],
+                            False])
+
+    deck.show_trace = show_trace
+    deck.round_done.connect(round_done)
     # The stage paints the newest trace, in pieces while the pen moves: it shows a
     # drawing when its last piece is painted.
     window._panel_value = (lambda: -1 if live.shown_tag is None or window.stage.view.behind
-                           else live.shown_tag) if stage else (lambda: shown["round_tag"])
+                           else live.shown_tag) if stage else (lambda: -1)
     window._panel_record = lambda t, tag: panel_paints.append((t, tag))
     live.tag = lambda: canvas.moves_shown
     send(canvas, QEvent.Type.MouseButtonPress, pen_points[0])
@@ -197,7 +210,8 @@ def stroke(window, pen_points: list[QPointF], views_live: bool, stage: bool) -> 
     send(canvas, QEvent.Type.MouseButtonRelease, pen_points[-1])
     app.processEvents()
     view.setVisible(True)
-    window.deck.round_done.disconnect(round_done)
+    deck.round_done.disconnect(round_done)
+    del deck.show_trace
     live.tag = None
     return {"posted": pen.posted, "delivered": pen.delivered, "ink": ink_paints,
             "panels": panel_paints, "waits": pen.waits}
@@ -287,7 +301,8 @@ def settle(window, timeout_s: float = 60.0) -> None:
 
 
 def hooks(window) -> None:
-    """Paint hooks on the canvas, the last desk panel and the stage (once per window)."""
+    """Paint hooks on the canvas and the stage (once per window); the desk's panels
+    are timed by their rounds (:func:`stroke`)."""
     window._ink_record = lambda t, v: None
     window._panel_record = lambda t, v: None
     window._panel_value = lambda: -1
@@ -298,11 +313,6 @@ def hooks(window) -> None:
         _on_paint(window.stage.view, lambda t, v: window._panel_record(t, v),
                   lambda: window._panel_value())
         window._ink_hooked = True
-    panels = window.panels()
-    if panels and not getattr(panels[-1], "_ink_hooked", False):
-        _on_paint(panels[-1].view, lambda t, v: window._panel_record(t, v),
-                  lambda: window._panel_value())
-        panels[-1]._ink_hooked = True
 
 
 def measure_overlay(window, size: tuple[int, int], moves: int, strokes: int = 3
