@@ -11,7 +11,10 @@ anyway every :data:`MAX_WAIT_MS`.
 A step whose maps are all that a new trace changes (``StageBase.live_rects``) is
 repainted in pieces, one per gap between the pen's moves — conv2's step at 1080p is
 three: its input maps, its chosen map and the 64 it picks from — each a third of the
-work and of the copy to the screen, so each fits a gap where the whole did not.
+work and of the copy to the screen, so each fits a gap where the whole did not. A
+piece waits for a gap as long as its own last paint (at 4K conv2's 64 maps took twice
+what its input maps did; judged by the last piece painted, the dear one ran into the
+pen's next move).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class StageView(QWidget):
         self._waited = 0
         self._pieces: list[QRect] | None = []  # what paced repaints still owe (None: all)
         self.owed = QElapsedTimer()  # since the stage fell behind the newest trace
+        self._costs: dict[tuple | None, float] = {}  # ms, per piece's last paint (None: whole)
 
     def want(self, pieces: list[QRect] | None) -> None:
         """A new trace changes ``pieces`` of the stage (None: anything): the paced
@@ -78,7 +82,11 @@ class StageView(QWidget):
             return
         gap = self.pen_gap()
         starved = self.owed.isValid() and self.owed.elapsed() > MAX_WAIT_MS
-        if gap < self.paint_ms + 1.0 and not starved:
+        # What the next paint will cost: that piece's last paint (pieces differ: conv2's
+        # 64 maps cost twice its input maps), else the last paint's.
+        next_piece = None if self._pieces is None else _key(self._pieces[0])
+        cost = self._costs.get(next_piece, self.paint_ms)
+        if gap < cost + 1.0 and not starved:
             self.pace.start(int(gap) + 1)
         elif self.tracing() and not starved:
             # Not beside the worker's trace: both want Python's lock, and together they
@@ -108,6 +116,8 @@ class StageView(QWidget):
             else:
                 self.repaint(self._pieces.pop(0))  # one piece: a fraction of the work
             self.paint_ms = clock.nsecsElapsed() / 1e6
+            if not starved:
+                self._costs[next_piece] = self.paint_ms
             if self._pieces:  # the next piece in a later gap, after the ink's turn
                 self.pace.start(max(1, int(self.paint_ms)))
 
@@ -141,3 +151,7 @@ class StageView(QWidget):
             event.accept()
             return
         super().mousePressEvent(event)
+
+
+def _key(rect: QRect) -> tuple[int, int, int, int]:
+    return rect.x(), rect.y(), rect.width(), rect.height()

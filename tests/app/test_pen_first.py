@@ -424,3 +424,31 @@ def test_a_round_puts_one_drawing_on_every_panel_before_the_next(qtbot, window):
     deck._slice.start(0)  # (stopped above, to step the slices by hand)
     qtbot.waitUntil(lambda: deck.settled, timeout=5_000)
     assert ended[-1] is newer and all(t is newer for t in deck._shown_by)
+
+
+def test_a_stage_piece_waits_for_a_gap_as_long_as_its_own_last_paint(qtbot, window):
+    """Pieces differ (conv2's 64 maps cost more than its input maps): the gap a piece
+    needs is what that piece cost last time, not what the last piece painted cost."""
+    stage, view = conv2_on_stage(qtbot, window)
+    pieces = stage._live_pieces()
+    view.ink_pending, view.tracing = (lambda: False, lambda: False)
+    view.pen_gap = lambda: math.inf
+    stage.set_trace(window.trace, blank=False, paced=True)
+    for _ in range(3):  # each piece painted once: its cost is known
+        view.paced_update()
+        view.pace.stop()
+    assert not view.behind
+    from app.stage.view import _key
+
+    view._costs[_key(pieces[0])] = 8.0  # the first piece is dear, the last paint cheap
+    view.paint_ms = 0.5
+    view.pen_gap = lambda: 4.0  # the next move in 4 ms
+    stage.set_trace(window.trace, blank=False, paced=True)
+    view.pace.stop()
+    paints = view.paints
+    view.paced_update()
+    assert view.paints == paints and view.pace.isActive()  # it waits for a longer gap
+    view.pace.stop()
+    view._costs[_key(pieces[0])] = 2.0  # cheap enough for the gap: painted now
+    view.paced_update()
+    assert view.paints == paints + 1
