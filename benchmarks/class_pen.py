@@ -95,6 +95,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from benchmarks.class_load import SIDE, aliases, digit_strokes
+    from benchmarks.ink_bench import settle
     from benchmarks.ui_bench import digits_window
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
@@ -107,6 +108,7 @@ def main() -> int:
         cm.dock.show()
         for _ in range(10):
             qapp.processEvents()
+        settle(window)  # the window's own start-up work first (see ink_bench.settle)
         stroke_times(window, args.events)  # warm up
         if args.ink:
             alone = [ink_figures(window, args.events), ink_figures(window, args.events)]

@@ -288,12 +288,18 @@ def settle(window, timeout_s: float = 60.0) -> None:
     Looking for the busiest step shows every step, the Explain step too, which starts an
     attribution in its worker — the first one imports Captum (and matplotlib with it):
     two seconds of Python beside the GUI thread, sharing its lock. A stroke timed then
-    measured that import, and only in the condition that came first (panels live)."""
+    measured that import, and only in the condition that came first (panels live).
+    """
+    from app import gui_gc
+
     app = QApplication.instance()
     explainer = getattr(window, "explainer", None)
     workers = [w for w in (getattr(explainer, "worker", None), window.live.loader) if w]
     deadline = time.perf_counter() + timeout_s
-    while any(w.busy for w in workers) and time.perf_counter() < deadline:
+    # … and for the one collection and freeze of the heap a second after the first
+    # model (app.gui_gc.settle), which walks every object once.
+    while (any(w.busy for w in workers) or not gui_gc.settled()) \
+            and time.perf_counter() < deadline:
         app.processEvents()
         time.sleep(0.01)
     for _ in range(10):
