@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QDockWidget,
     QLineEdit,
     QPlainTextEdit,
     QTextEdit,
@@ -169,8 +170,12 @@ class Presentation(QObject):
         for widget in (w.toolbar, w.menuBar(), w.controls.pickers, w.controls.clear_button):
             widget.setVisible(not on)
         if on:  # open feature docks make way for the stage and come back on the desk
-            self._docks_open = [d for d in w.docks() if d.isVisible()]
-            for dock in w.docks():
+            # The docks there are now: a feature not installed yet (the window opening
+            # on the stage) makes its dock hidden. Asking for every dock installed them
+            # all first, and the window opened on the stage 1.2 s after launch, not 0.35.
+            docks = w.findChildren(QDockWidget)
+            self._docks_open = [d for d in docks if d.isVisible()]
+            for dock in docks:
                 dock.setProperty("open_before_stage", dock in self._docks_open)
             for dock in self._docks_open:
                 dock.hide()

@@ -175,3 +175,21 @@ def test_a_small_window_while_presenting_never_clips_or_overlaps(qtbot, presenti
         for s in texts:
             assert s.cell.adjusted(-0.5, -0.5, 0.5, 0.5).contains(s.rect), (i, s.text)
         assert not overlaps(texts), (i, overlaps(texts)[:3])
+
+
+def test_a_window_opening_on_the_stage_does_not_wait_for_the_features(qtbot):
+    """`convpad --presentation` (the classroom's launch): the stage comes up before the
+    features are installed — they follow the first answer, as on the desk — and
+    their docks stay out of the stage's way."""
+    from PySide6.QtWidgets import QDockWidget
+
+    window = app.create_main_window(model="xo-toy")
+    qtbot.addWidget(window)
+    window.set_presentation(True)
+    assert not window.start.done  # nothing installed on the way to the stage
+    window.show()
+    qtbot.waitUntil(lambda: window.start.done, timeout=LOAD_MS)
+    docks = window.findChildren(QDockWidget)
+    assert docks and not any(d.isVisible() for d in docks)
+    window.set_presentation(False)
+    assert not any(d.isVisible() for d in docks)  # none was open: none comes back
