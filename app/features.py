@@ -19,6 +19,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from app.panels.page import warm_up
+
 #: The window attributes :func:`install` sets (a script may ask for one before).
 FEATURES = ("stepper_panel", "stepper_dock", "teach", "experiments", "explainer",
             "classmode")
@@ -69,6 +71,7 @@ class Start(QObject):
             return
         self.requested = True
         self.window.live.request(*self.model)
+        warm_up()  # the panels' imports beside torch's
         self.window.trace_shown.connect(self._first_trace)
         QTimer.singleShot(FEATURES_AFTER_MS, self, self.now)
 

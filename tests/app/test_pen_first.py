@@ -315,6 +315,39 @@ def test_the_features_come_after_the_first_answer_and_on_demand_before(qtbot) ->
     assert other.classmode is not None and other.start.done  # asked for: installed now
 
 
+def test_the_panels_import_beside_torch_not_after_it(tmp_path) -> None:
+    """Launch: pyqtgraph and the panels are imported in a thread of their own while the
+    model loads, not in the GUI thread after it (a fresh process: this one has them)."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import importlib.abc, sys, threading
+seen = {}
+class Spy(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "pyqtgraph":
+            seen.setdefault(name, threading.current_thread().name)
+sys.meta_path.insert(0, Spy())
+from PySide6.QtWidgets import QApplication
+qapp = QApplication([])
+import app
+w = app.create_main_window(model="digits")
+w.show()
+while w.model is None or not w.panels():
+    qapp.processEvents()
+print(seen.get("pyqtgraph"), len(w.panels()))
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path),
+               XDG_DATA_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    thread, panels = out.stdout.split()[-2:]
+    assert thread == "convpad-import-panels" and int(panels) > 0
+
+
 def test_a_stage_repainted_in_pieces_shows_what_a_whole_repaint_shows(qtbot, window):
     """The pieces add up: after a new drawing is repainted a piece at a time, the
     window's pixels are those of one repaint of the whole stage."""
