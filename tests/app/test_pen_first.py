@@ -393,7 +393,8 @@ def test_a_pen_resting_mid_stroke_lets_the_panels_catch_up(qtbot, window):
                     timeout=1000)
     assert canvas.pen_gap_ms() == math.inf and window.pen_down()
     qtbot.waitUntil(lambda: window.live._shown_read == window.live._read
-                    and not window.live._busy and window.deck.settled, timeout=5000)
+                    and not window.live._busy and not window.live._dirty
+                    and window.deck.settled, timeout=5000)
     assert canvas.clock.down  # still mid-stroke: the pen never lifted
     shown = window.live.latest[0].layer("input").output
     x, _ = window.model.prepare(canvas.raster(), input=window.live.input_mode)
