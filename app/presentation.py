@@ -204,12 +204,13 @@ class Presentation(QObject):
             self._restore_stage = None
 
     def apply_look(self) -> None:
-        """The desk's or the stage's look; on the stage type grows with the screen's
-        logical height (a 4K screen without HiDPI scaling gets 2×)."""
+        """The desk's or the stage's look; type grows with the screen's logical height
+        past 1080 lines (a 4K screen without HiDPI scaling gets 2×: a desk projected at
+        4K read from the back row as one at 1080p does, not at half its size)."""
         w = self.window
         base = look.PRESENTATION if self.on else look.DESK
         screen = w.screen() or QApplication.primaryScreen()
-        k = max(1.0, screen.geometry().height() / 1080) if (screen and self.on) else 1.0
+        k = max(1.0, screen.geometry().height() / 1080) if screen else 1.0
         chosen = {key: round(v * k) if key.endswith("_pt") else v for key, v in base.items()}
         font = QFont(self._desk_font)
         font.setPointSize(chosen["base_pt"])
