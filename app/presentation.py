@@ -203,14 +203,17 @@ class Presentation(QObject):
             stage.go(self._restore_stage)  # where the teacher stopped last time
             self._restore_stage = None
 
-    def apply_look(self) -> None:
+    def apply_look(self, screen_lines: int | None = None) -> None:
         """The desk's or the stage's look; type grows with the screen's logical height
-        past 1080 lines (a 4K screen without HiDPI scaling gets 2×: a desk projected at
-        4K read from the back row as one at 1080p does, not at half its size)."""
+        (``screen_lines``: the window's screen's) past 1080 lines: a 4K screen without
+        HiDPI scaling gets 2×, and a desk projected at 4K reads from the back row as one
+        at 1080p does, not at half its size."""
         w = self.window
         base = look.PRESENTATION if self.on else look.DESK
-        screen = w.screen() or QApplication.primaryScreen()
-        k = max(1.0, screen.geometry().height() / 1080) if screen else 1.0
+        if screen_lines is None:
+            screen = w.screen() or QApplication.primaryScreen()
+            screen_lines = screen.geometry().height() if screen else 1080
+        k = max(1.0, screen_lines / 1080)
         chosen = {key: round(v * k) if key.endswith("_pt") else v for key, v in base.items()}
         font = QFont(self._desk_font)
         font.setPointSize(chosen["base_pt"])

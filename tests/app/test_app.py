@@ -270,26 +270,18 @@ def test_presentation_mode_toggles(qtbot, open_window):
     assert window.font().pointSize() == desk_pt
 
 
-def test_desk_type_grows_on_a_screen_taller_than_1080_lines(qtbot, open_window,
-                                                            monkeypatch):
+def test_desk_type_grows_on_a_screen_taller_than_1080_lines(qtbot, open_window):
     """A desk projected at 4K without HiDPI scaling reads from the back row as one at
     1080p does: its type doubles, as the stage's does; at 1080p nothing changes."""
-    from types import SimpleNamespace
-
-    from PySide6.QtCore import QRect
-
     from app import look
 
     window = open_window("digits")
-    window.presentation.apply_look()
+    window.presentation.apply_look(screen_lines=1080)
     desk_pt = window.font().pointSize()
     title_pt = window.panels()[0].title.font().pointSize()
     assert desk_pt == look.DESK["base_pt"]
     for lines, k in ((2160, 2), (1080, 1)):
-        monkeypatch.setattr(window, "screen",
-                            lambda lines=lines: SimpleNamespace(geometry=lambda: QRect(
-                                0, 0, lines * 16 // 9, lines)))
-        window.presentation.apply_look()
+        window.presentation.apply_look(screen_lines=lines)
         assert window.font().pointSize() == k * desk_pt
         assert window.panels()[0].title.font().pointSize() == k * title_pt
         assert window.controls.prediction.font().pointSize() == k * look.DESK["headline_pt"]
