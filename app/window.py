@@ -245,11 +245,10 @@ class MainWindow(Commands, QMainWindow):
 
     # ===== reactions =====================================================================
     def pen_down(self) -> bool:
-        """A stroke is going on: work that can wait (collections, the class) waits."""
-        try:
-            return self.canvas.clock.down
-        except RuntimeError:  # the window is gone (its C++ side deleted)
-            return False
+        """A stroke is going on: work that can wait (collections, the class) waits.
+        (A plain attribute of the pen's clock: safe from any thread, and after the
+        window's C++ side is gone.)"""
+        return self.canvas.clock.down
 
     def _settle(self) -> None:
         """Freeze the heap once the window is up (``app.gui_gc``), with the pen up."""

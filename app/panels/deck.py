@@ -148,8 +148,9 @@ class PanelDeck(QStackedWidget):
             self._slice.start(max(0, int(rest)))
 
     def _work(self) -> None:
-        """One slice: panels take the newest trace, as many as the budget and the gap
-        before the pen's next move leave time for (at least one, when the pen allows)."""
+        """One slice: panels take the round's trace (the newest when the round began),
+        as many as the budget and the gap before the pen's next move leave time for (at
+        least one, when the pen allows)."""
         page = self.currentWidget()
         if self._pending is None or not isinstance(page, Page) or not self.isVisible():
             self._pending = self._round = None
