@@ -44,6 +44,8 @@ def install(host: WindowHost) -> tuple[StepperPanel, QDockWidget]:
     live.traced.connect(panel.set_trace)
     if live.model is not None:
         panel.set_model(live.model)
+    if live.last_b is not None:  # installed after the first answer: start from the drawing
+        panel.set_trace(*live.last_b)
     panel.notice.connect(host.show_notice)
     panel.model_edited.connect(live.use_model)
     panel.features.model_saved.connect(host.offer_model)

@@ -321,6 +321,28 @@ def test_install_adds_a_menu_and_a_dock_that_follow_the_live_model(qtbot) -> Non
     assert window.trace.layer("conv").output[0, 0, 0] == pytest.approx(1.0, abs=1e-6)
 
 
+def test_a_step_through_installed_after_the_answer_starts_from_the_drawing(qtbot) -> None:
+    """The features are installed after the first answer (issue #24's launch): a panel
+    built then must show the drawing already traced, not wait for the next stroke (CI
+    caught an empty map picker when the install came after the X was traced)."""
+    from app import stepper
+
+    window = app.create_main_window(model="xo-toy")
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitUntil(lambda: window.live.model is not None, timeout=LOAD_MS)
+    window.load_preset("X (lecture)")
+    window.run_network_now()
+    panel, dock = stepper.install(window)  # a second one, installed after the trace
+    dock.show()
+    qtbot.waitUntil(lambda: "layer_conv" in panel.page_keys(), timeout=LOAD_MS)
+    panel.go(panel.page_keys().index("layer_conv"))
+    page = panel.page
+    assert page.trace is window.live.last_b[0]
+    assert page.picker.itemText(0) == "map 1 of 3"
+
+
 # ----- legibility ------------------------------------------------------------------------------
 @pytest.mark.parametrize("w,h", [(1280, 720), (1920, 1080), (3840, 2160)])
 def test_numbers_are_a_45th_of_the_screen_and_nothing_overlaps(qtbot, w: int, h: int) -> None:
