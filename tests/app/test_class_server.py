@@ -299,13 +299,18 @@ def test_stalled_clients_do_not_hold_up_others(serve, capfd) -> None:
     slow_body.sendall(f"POST /api/drawings?k={Client(s.url).token} HTTP/1.1\r\nHost: x\r\n"
                       "Content-Length: 500\r\n\r\n{".encode())
     t0 = time.monotonic()
+    took = []  # each request's time: one held up by the stalled three waits out 1 s
     for _ in range(5):
+        t = time.monotonic()
         assert Client(s.url).call("GET", "/api/prompt")[0] == 200
+        took.append(time.monotonic() - t)
         slow_head.sendall(bytes([next(head)]))
         slow_body.sendall(b" ")
         time.sleep(0.1)
+    t = time.monotonic()
     assert Client(s.url).post()[0] == 200
-    assert time.monotonic() - t0 < 1.0
+    took.append(time.monotonic() - t)
+    assert max(took) < 0.9, took
     assert _closed_by_server(silent, 3) == b""
     assert _closed_by_server(slow_head, 3) == b""
     reply = _closed_by_server(slow_body, 3)
@@ -329,7 +334,7 @@ def test_two_hundred_connections_at_most(serve) -> None:
     t0 = time.monotonic()
     idle.pop().close()
     reply = _closed_by_server(extra, 5)
-    assert time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 < 2  # not after a 30 s timeout
     assert reply.startswith(b"HTTP/1.1 200 ") and b'{"prompt": null}' in reply
     for c in (*idle, extra):
         c.close()
