@@ -40,6 +40,17 @@ class VectorPanel(LayerPanel):
             self.box.sigResized.connect(self._thin_labels)
         self.set_help("One cell per unit. Red: positive, blue: negative, white: zero.")
 
+    def apply_look(self, look: dict, title_font) -> None:
+        """The class names under the scores take the titles' size, as the probability
+        panel's axis does (a default-sized label was a dot at 4K from the back row)."""
+        super().apply_look(look, title_font)
+        font = pg.QtGui.QFont()
+        font.setPointSize(look["title_pt"])
+        font.setBold(True)
+        for label in self.labels:
+            label.setFont(font)
+        self._thin_labels()
+
     def _thin_labels(self, *_: object) -> None:
         """Name every k-th class when the names would not fit side by side under their
         cells (ten names at 1280×720, or long names a class trained): never overlapping."""
