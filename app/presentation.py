@@ -129,6 +129,12 @@ class Blackout(QWidget):
         p.end()
 
 
+def type_scale(lines: int) -> float:
+    """The type's scale for ``lines`` of height: 1 up to 1080, then in proportion, in
+    steps of a quarter (2160 → 2)."""
+    return max(1.0, round(lines / 1080 * 4) / 4)
+
+
 class Presentation(QObject):
     """Desk ↔ stage for ``window`` (see the module docstring).
 
@@ -149,6 +155,28 @@ class Presentation(QObject):
         self.keys = PresenterKeys(self, lambda: self.on and window.isVisible(), self.key)
         window.views.stage.stage_changed.connect(lambda i: settings.save(stage=i))
         window.live.shown.connect(self._first_frame)
+        self.scale = 1.0  # the type's scale now (see apply_look)
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        # The desk's type follows the window's height: a resize that changes its scale
+        # (in steps of a quarter, so dragging an edge does not re-lay the panels out at
+        # every pixel) looks again.
+        if (obj is self.window and event.type() == QEvent.Type.Resize and not self.on
+                and type_scale(self._lines()) != self.scale):
+            self.apply_look()
+        return False
+
+    def _lines(self) -> int:
+        """The lines the type is sized for: the stage fills its screen; the desk has its
+        window's height, at most its screen's."""
+        screen_lines = self.screen_lines()
+        return screen_lines if self.on else min(self.window.height(), screen_lines)
+
+    def screen_lines(self) -> int:
+        """The logical height of the window's screen."""
+        screen = self.window.screen() or QApplication.primaryScreen()
+        return screen.geometry().height() if screen else 1080
 
     def add_key_handler(self, handler: Callable[[Qt.Key], bool]) -> None:
         """``handler(key)`` is asked first on the stage; True means it took the key."""
@@ -203,17 +231,16 @@ class Presentation(QObject):
             stage.go(self._restore_stage)  # where the teacher stopped last time
             self._restore_stage = None
 
-    def apply_look(self, screen_lines: int | None = None) -> None:
-        """The desk's or the stage's look; type grows with the screen's logical height
-        (``screen_lines``: the window's screen's) past 1080 lines: a 4K screen without
-        HiDPI scaling gets 2×, and a desk projected at 4K reads from the back row as one
-        at 1080p does, not at half its size."""
+    def apply_look(self, lines: int | None = None) -> None:
+        """The desk's or the stage's look; type grows past 1080 lines (``lines``; by
+        default the stage's screen's, the desk window's height at most its screen's): a
+        4K screen without HiDPI scaling gets 2×, and a desk projected at 4K reads from
+        the back row as one at 1080p does, not at half its size. The desk follows its
+        window, not its screen: a 1080-line window on a 4K screen sized by the screen
+        got 2× type in the same room, and its panel titles and axes were cut short."""
         w = self.window
         base = look.PRESENTATION if self.on else look.DESK
-        if screen_lines is None:
-            screen = w.screen() or QApplication.primaryScreen()
-            screen_lines = screen.geometry().height() if screen else 1080
-        k = max(1.0, screen_lines / 1080)
+        k = self.scale = type_scale(self._lines() if lines is None else lines)
         chosen = {key: round(v * k) if key.endswith("_pt") else v for key, v in base.items()}
         font = QFont(self._desk_font)
         font.setPointSize(chosen["base_pt"])

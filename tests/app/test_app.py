@@ -276,15 +276,37 @@ def test_desk_type_grows_on_a_screen_taller_than_1080_lines(qtbot, open_window):
     from app import look
 
     window = open_window("digits")
-    window.presentation.apply_look(screen_lines=1080)
+    window.presentation.apply_look(lines=1080)
     desk_pt = window.font().pointSize()
     title_pt = window.panels()[0].title.font().pointSize()
     assert desk_pt == look.DESK["base_pt"]
     for lines, k in ((2160, 2), (1080, 1)):
-        window.presentation.apply_look(screen_lines=lines)
+        window.presentation.apply_look(lines=lines)
         assert window.font().pointSize() == k * desk_pt
         assert window.panels()[0].title.font().pointSize() == k * title_pt
         assert window.controls.prediction.font().pointSize() == k * look.DESK["headline_pt"]
+        # the class names under the logits too (default-sized, they were dots at 4K)
+        assert {label.textItem.font().pointSize() for label in window.panel("fc2").labels} \
+            == {k * title_pt}
+
+
+def test_desk_type_follows_the_window_not_the_screen(qtbot, open_window, monkeypatch):
+    """A 1080-line window on a 4K screen keeps the 1080p desk's type (2× cut its panel
+    titles and axes short); grown past 1080 lines it grows, and back."""
+    from app import look
+    from app.presentation import type_scale
+
+    assert [type_scale(n) for n in (720, 1080, 1200, 1350, 2080, 2160)] == \
+        [1, 1, 1, 1.25, 2, 2]
+    window = open_window("digits")
+    monkeypatch.setattr(window.presentation, "screen_lines", lambda: 2160)  # a 4K screen
+    window.setMaximumSize(16777215, 16777215)
+    base = look.DESK["base_pt"]
+    for height, pt in ((1080, base), (1600, round(1.5 * base)), (2160, 2 * base),
+                       (3000, 2 * base), (800, base)):
+        window.resize(1280, height)
+        qtbot.waitUntil(lambda h=height: window.height() == h, timeout=5_000)
+        assert window.font().pointSize() == pt, height
 
 
 def _not_blank(path: Path) -> bool:
