@@ -240,7 +240,9 @@ class Presentation(QObject):
         got 2× type in the same room, and its panel titles and axes were cut short."""
         w = self.window
         base = look.PRESENTATION if self.on else look.DESK
-        k = self.scale = type_scale(self._lines() if lines is None else lines)
+        lines = self._lines() if lines is None else lines
+        # The stage keeps the screen's exact proportion (it never resizes while shown).
+        k = self.scale = max(1.0, lines / 1080) if self.on else type_scale(lines)
         chosen = {key: round(v * k) if key.endswith("_pt") else v for key, v in base.items()}
         font = QFont(self._desk_font)
         font.setPointSize(chosen["base_pt"])
