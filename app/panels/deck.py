@@ -141,11 +141,7 @@ class PanelDeck(QStackedWidget):
             self._idle.restart()
         self._pending, self._budget_ms = (trace, blank), budget_ms
         if not self._slice.isActive():
-            # The panels' share of the GUI thread stays at most DUTY: after a round of
-            # W ms of work, the next one waits W·(1 − DUTY)/DUTY. A slow machine shows
-            # fewer rounds a second; the pen's events never queue behind them.
-            rest = self._round_ms * (1 - DUTY) / DUTY - self._since_round.elapsed()
-            self._slice.start(max(0, int(rest)))
+            self._slice.start(max(0, int(self._rest_ms() - self._since_round.elapsed())))
 
     def _work(self) -> None:
         """One slice: panels take the round's trace (the newest when the round began),
@@ -203,11 +199,17 @@ class PanelDeck(QStackedWidget):
         self._since_round.restart()
         self._round = None
         if self._pending[0] is not trace:  # a newer drawing came: its round, after a rest
-            self._slice.start(int(self._round_ms * (1 - DUTY) / DUTY))
+            self._slice.start(int(self._rest_ms()))
         else:
             self._pending = None
             self._refresh_zooms()
         self._round_ended(trace)
+
+    def _rest_ms(self) -> float:
+        """The rest between rounds: the panels' share of the GUI thread stays at most
+        DUTY — after a round of W ms of work, the next waits W·(1 − DUTY)/DUTY. A slow
+        machine shows fewer rounds a second; the pen's events never queue behind them."""
+        return self._round_ms * (1 - DUTY) / DUTY
 
     def _round_ended(self, trace) -> None:
         self.shown = trace
