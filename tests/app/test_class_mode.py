@@ -177,3 +177,44 @@ def test_convpad_class_prints_one_line_with_its_address(tmp_path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert out == ""  # nothing but the one line on standard output
+
+
+def test_the_wall_takes_drawings_in_the_pens_gaps_and_waits_at_most_a_moment(
+        qtbot, window, monkeypatch):
+    """While the teacher draws, the wall's updates wait for a gap between the pen's
+    moves (issue #24's ink first, for the class's drawings too), and never longer than
+    PEN_WAIT_MS; with the pen up they go on at once."""
+    from datetime import UTC, datetime
+
+    from app.classmode import PEN_WAIT_MS
+    from app.classroom.protocol import Answer
+    from app.classroom.store import Drawing
+
+    cm = window.classmode
+    pen = {"down": True, "gap": 2.0}  # a move due in 2 ms: no room for a wall slice
+    monkeypatch.setattr(window, "pen_down", lambda: pen["down"])
+    monkeypatch.setattr(window.canvas, "pen_gap_ms", lambda: pen["gap"])
+
+    def drawing(n: int) -> Drawing:
+        raster = np.zeros((324, 324), np.uint8)
+        raster[100:200, 150:170] = 255
+        return Drawing(id=f"{n}", name=f"student {n}", raster=raster,
+                       answer=Answer("1", {"1": 1.0}), prompt=None,
+                       received=datetime.now(UTC), png_path=Path(f"{n}.png"))
+
+    cm._arrived(drawing(1))
+    qtbot.wait(PEN_WAIT_MS // 3)
+    assert cm.entries == []  # the pen's next move is always due: the wall waits
+    pen["gap"] = 20.0  # a gap: the wall takes it
+    qtbot.waitUntil(lambda: len(cm.entries) == 1, timeout=PEN_WAIT_MS)
+
+    pen["gap"] = 2.0  # a pen that never leaves a gap holds the wall up a moment only
+    start = time.perf_counter()
+    cm._arrived(drawing(2))
+    qtbot.waitUntil(lambda: len(cm.entries) == 2, timeout=5 * PEN_WAIT_MS)
+    assert time.perf_counter() - start >= 0.9 * PEN_WAIT_MS / 1000
+
+    pen["down"] = False  # pen up: at once
+    cm._arrived(drawing(3))
+    qtbot.waitUntil(lambda: len(cm.entries) == 3, timeout=PEN_WAIT_MS // 2)
+    assert [e.drawing.name for e in cm.entries] == ["student 1", "student 2", "student 3"]
