@@ -50,8 +50,10 @@ MAX_TILES = 200  # drawings the stage keeps to paint (the wall keeps them all)
 #: Milliseconds of wall updates per slice, and the pause between slices of a burst.
 DRAIN_MS = 4
 DRAIN_PAUSE_MS = 8
-#: While the pen moves, the wall takes drawings only in the gaps between its moves, and
-#: waits at most this long for one (ms): the teacher's ink first, the wall a moment later.
+#: While the pen moves, the wall takes drawings at most every PEN_PERIOD_MS, in a gap
+#: between the pen's moves, waiting at most PEN_WAIT_MS for one: the teacher's ink
+#: first, the wall a moment later (and all at once when the pen lifts).
+PEN_PERIOD_MS = 250
 PEN_WAIT_MS = 500
 
 
@@ -217,16 +219,20 @@ class ClassMode(QObject):
         tiles, held the pen up to 100 ms. Here a burst costs one summary and one stage
         update per slice, and the pen's events get their turn between slices.
 
-        While the teacher draws, a slice waits for a gap between the pen's moves long
-        enough for it (at most :data:`PEN_WAIT_MS`), as the desk's panels do: the wall's
-        slices, every 12 ms through a burst, had made each pen event a third dearer
-        (``benchmarks/class_pen.py``: the repaint per pen event 1.76× its time without
-        the class, 1.31× with the wall's updates left out).
+        While the teacher draws, the wall takes a slice at most every
+        :data:`PEN_PERIOD_MS`, in a gap between the pen's moves long enough for it (at
+        most :data:`PEN_WAIT_MS` late), as the desk's panels do: the wall's slices and
+        their repaints, every 12 ms through a burst, had made each pen event a third
+        dearer (``benchmarks/class_pen.py``: the repaint per pen event 1.76× its time
+        without the class, 1.31× with the wall's updates left out).
         """
         budget = DRAIN_MS
         if self.host.pen_down():
-            gap = self.host.canvas.pen_gap_ms()
-            if gap < DRAIN_MS + 1 and self._since_drain.elapsed() < PEN_WAIT_MS:
+            waited, gap = self._since_drain.elapsed(), self.host.canvas.pen_gap_ms()
+            if waited < PEN_PERIOD_MS:
+                self._drain_timer.start(PEN_PERIOD_MS - waited)
+                return
+            if gap < DRAIN_MS + 1 and waited < PEN_WAIT_MS:
                 # After the pen's next move (then its gap is the longest), or look again.
                 self._drain_timer.start(int(min(gap, DRAIN_PAUSE_MS)) + 1)
                 return

@@ -218,3 +218,30 @@ def test_the_wall_takes_drawings_in_the_pens_gaps_and_waits_at_most_a_moment(
     cm._arrived(drawing(3))
     qtbot.waitUntil(lambda: len(cm.entries) == 3, timeout=PEN_WAIT_MS // 2)
     assert [e.drawing.name for e in cm.entries] == ["student 1", "student 2", "student 3"]
+
+
+def test_the_wall_keeps_every_answer_in_view_in_cells_of_one_size(qtbot):
+    """Every cell of the wall is one size (a new drawing does not make the list lay out
+    all the others again), and a long name is elided to one line so the answer and the
+    status below it stay in the cell."""
+    from app.classmode.wall import WallPanel
+
+    wall = WallPanel()
+    qtbot.addWidget(wall)
+    wall.resize(420, 700)
+    wall.show()
+    raster = np.zeros((324, 324), np.uint8)
+    raster[60:260, 150:170] = 255
+    long_name = "Bartholomew-Christopher Featherstonehaugh"
+    wall.add(0, raster, long_name, "7", 0.93, "fooled it")
+    wall.add(1, raster, "Ana", "1", 0.5, "")
+    assert wall.list.uniformItemSizes()
+    items = [wall.list.item(i) for i in range(2)]
+    assert items[0].sizeHint() == items[1].sizeHint()
+    fm = wall.list.fontMetrics()
+    name, answer, status = items[1].text().split("\n")  # the newest is on top
+    assert name.endswith("…") and long_name.startswith(name[:-1])
+    assert answer.startswith("7 ") and status == "fooled it"
+    assert fm.horizontalAdvance(name) <= items[1].sizeHint().width()
+    assert 3 * fm.lineSpacing() <= items[1].sizeHint().height() - 96  # three lines fit
+    assert long_name in items[1].toolTip()
