@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from app.notices import cannot
+from app.pictures import save_png
 from engine import PRESETS, ConvPadError, read_image
 
 MODEL_FILES = ("Models (model.json *.json *.keras *.h5 *.hdf5 *.onnx);;"
@@ -101,17 +102,25 @@ class Commands:
 
     # ----- pictures -----------------------------------------------------------------------
     def save_window_png(self, path: str | Path) -> bool:
-        """Write a picture of the whole window."""
-        return self.grab().save(str(path), "PNG")
+        """Write a picture of the whole window (False, with a notice, if it cannot)."""
+        return self._save_picture(self, path)
 
     def save_panel_png(self, name: str, path: str | Path) -> bool:
         """Write a picture of one panel (see :meth:`panel` for names)."""
-        return self.panel(name).save_png(str(path))
+        return self._save_picture(self.panel(name), path)
+
+    def _save_picture(self, widget, path: str | Path) -> bool:
+        try:
+            save_png(widget, path)
+        except ConvPadError as exc:  # WriteError: names the file and why
+            self.show_notice(cannot("save the picture", exc))
+            return False
+        return True
 
     def save_window_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save window", "convpad.png", "PNG (*.png)")
-        if path and not self.save_window_png(path):
-            self.show_notice(f"Cannot write {path}: is the folder writable?")
+        if path:
+            self.save_window_png(path)
 
     def save_panel_dialog(self) -> None:
         names = [p.name for p in self.panels()]
@@ -121,8 +130,8 @@ class Commands:
         if not ok:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save panel", f"{name}.png", "PNG (*.png)")
-        if path and not self.save_panel_png(name, path):
-            self.show_notice(f"Cannot write {path}: is the folder writable?")
+        if path:
+            self.save_panel_png(name, path)
 
     def set_presentation(self, on: bool) -> None:
         self.presentation.set(on)

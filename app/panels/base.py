@@ -312,5 +312,12 @@ class LayerPanel(QFrame):
             self.tile_clicked.emit(self.name, hit[0])
 
     def save_png(self, path: str) -> bool:
-        """Write this panel, title included, as a PNG."""
-        return self.grab().save(path, "PNG")
+        """Write this panel, title included, as a PNG (False: the disk refused)."""
+        from app.pictures import save_png
+        from engine import ConvPadError
+
+        try:
+            save_png(self, path)
+        except ConvPadError:
+            return False
+        return True

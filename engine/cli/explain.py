@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +18,7 @@ import numpy as np
 from engine.cli.classify import shown
 from engine.errors import ConvPadError
 from engine.explain.choices import METHODS
+from engine.storage import write_bytes_atomic
 
 if TYPE_CHECKING:
     from engine.explain import Explanation
@@ -103,7 +102,7 @@ def _explain(args: argparse.Namespace) -> int:
         written = None
         if outs is not None:
             written = outs[path]
-            _write_atomic(written, overlay_png(file_map, to_file(ink, path)))
+            write_bytes_atomic(written, overlay_png(file_map, to_file(ink, path)))
         if args.json:
             print(json.dumps({
                 "image": str(path),
@@ -145,21 +144,6 @@ def _out_paths(out: Path | None, images: list[Path], method: str) -> dict[Path, 
         taken.add(name)
         paths[image] = out / name
     return paths
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file beside ``path``, flushed and fsynced, then renamed over it: a crash
-    leaves the old file or the new one, never half a PNG."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _line(path: Path, classes: list[str], e: Explanation, file_map: np.ndarray,

@@ -321,6 +321,13 @@ def test_export_writes_pngs_that_are_not_blank(qtbot, open_window, tmp_path):
     assert window.save_window_png(tmp_path / "window.png")
     assert window.save_panel_png("conv", tmp_path / "conv.png")
     assert _not_blank(tmp_path / "window.png") and _not_blank(tmp_path / "conv.png")
+    # A folder that is not there: False, and the notice names the file and the reason
+    # (it used to guess "is the folder writable?"); nothing is left behind.
+    assert not window.save_window_png(tmp_path / "gone" / "window.png")
+    assert "Cannot save the picture: cannot write" in window.notice.text()
+    assert "No such file or directory" in window.notice.text()
+    assert not window.save_panel_png("conv", tmp_path / "gone" / "conv.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conv.png", "window.png"]
 
 
 @pytest.mark.qt_no_exception_capture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -379,12 +380,21 @@ def test_cli_writes_overlays_and_refuses_bad_requests(parser, tmp_path, capsys) 
         Image.fromarray(_drawing(digit, size=(120, 150))).save(path)
     assert run(parser.parse_args(["explain", str(one), "--out", str(tmp_path / "o.png")])) == 0
     assert Image.open(tmp_path / "o.png").size == (150, 120)
+    # Written as every ConvPad file is (engine.storage): readable as the umask allows,
+    # and a folder that is not there is one line naming the file and why.
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "o.png").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert run(parser.parse_args(["explain", str(one), "--out",
+                                  str(tmp_path / "gone" / "o.png")])) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write ") and "gone" in err and err.count("\n") == 1
     folder = tmp_path / "maps"
     assert run(parser.parse_args(["explain", str(one), str(two), "--method", "grad-cam",
                                   "--out", str(folder)])) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["d-2.grad-cam.png", "d.grad-cam.png"]
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and "grad-cam for 1" in lines[2]
+    assert len(lines) == 2 and "grad-cam for 1" in lines[1]
 
     for argv, words in (
         (["--model", "nope"], "nope"),
