@@ -10,11 +10,13 @@ import argparse
 import ctypes.util
 import os
 import sys
+from pathlib import Path
 
 from engine.catalog import list_models
 from engine.cli import add_subcommands
 from engine.cli import run as run_command
 from engine.preprocessing import INPUT_MODES
+from engine.storage.class_lists import class_names_arg
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,10 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         "used last time, else digits)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    parser.add_argument("--classes", default=None, metavar="FILE",
-                        help="with --model: a text file of the model's class names, one per "
-                        "line, in the order of its outputs (a Keras/ONNX file's default: "
-                        "classes.txt beside it, else 0, 1, 2 …)")
+    parser.add_argument("--classes", type=class_names_arg, default=None, metavar="FILE|A,B,C",
+                        help="with --model: the model's class names in the order of its "
+                        "outputs, a text file of them (one per line) or the names separated "
+                        "by commas (a Keras/ONNX file's default: classes.txt beside it, else "
+                        "0, 1, 2 …)")
     parser.add_argument("--input", default=None, choices=INPUT_MODES,
                         help="centred (crop and re-centre) or as-drawn (the whole canvas) "
                         "(default: the one used last time, else centred)")
@@ -57,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def model_problem(value: str, classes: str | None = None) -> str | None:
+def model_problem(value: str, classes: str | Path | tuple[str, ...] | None = None
+                  ) -> str | None:
     """Why ``--model VALUE`` cannot be opened, in one line — or None if it can.
 
     A card that disagrees with its weights, a network file that cannot be read, an

@@ -17,7 +17,7 @@ __all__ = ["create_main_window", "run"]
 
 def create_main_window(model: str | None = None, device: str = "auto",
                        weights: dict[str, Path] | None = None, input_mode: str | None = None,
-                       classes: str | Path | None = None):
+                       classes: str | Path | tuple[str, ...] | None = None):
     """The main window, not yet shown; the model loads in the background.
 
     ``model`` None opens the model used last time (``digits`` the first time).
@@ -33,7 +33,7 @@ def create_main_window(model: str | None = None, device: str = "auto",
 
 def run(model: str | None = None, device: str = "auto", presentation: bool = False,
         input_mode: str | None = None, class_mode: bool = False, host: str | None = None,
-        port: int = 0, classes: str | None = None) -> int:
+        port: int = 0, classes: str | Path | tuple[str, ...] | None = None) -> int:
     """Create the application, show the window, run it; returns the exit status.
 
     ``class_mode`` opens the class (issue #23) on ``host``/``port`` (default: this

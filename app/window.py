@@ -57,7 +57,7 @@ class MainWindow(Commands, QMainWindow):
 
     def __init__(self, model: str | None = None, device: str = "auto",
                  weights: dict[str, Path] | None = None, input_mode: str | None = None,
-                 classes: str | Path | None = None) -> None:
+                 classes: str | Path | tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.setObjectName("main_window")
         install_excepthooks()
@@ -69,7 +69,8 @@ class MainWindow(Commands, QMainWindow):
         self.canvas = Canvas()
         gui_gc.defer_while(self.pen_down)
         self.live = Live(self.canvas.raster, weights, self,
-                         {model_spec(model).name: Path(classes)} if classes else None,
+                         {model_spec(model).name: Path(classes) if isinstance(classes, str)
+                          else classes} if classes else None,
                          pen=self.canvas)
         self.live.input_mode = input_mode or self.remembered.get("input", "centred")
         self.controls = DeskControls(self.live, self.canvas, model_spec(model).name)

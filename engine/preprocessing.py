@@ -249,15 +249,25 @@ def grid_cells(cover: np.ndarray) -> np.ndarray:
     return np.where(ink, 1.0, -1.0).astype(np.float32)
 
 
+def unchanged(cover: np.ndarray) -> np.ndarray:
+    """Coverage as it is: the drawing's own pixel values (÷ 255), area-averaged only
+    where the canvas is not the input's size — what a network opened from a file gets
+    as drawn (issue #21: no contrast stretch; a network that wants other scaling
+    carries it itself)."""
+    return np.asarray(cover, np.float32)
+
+
 # ModelSpec.preprocessing → ink from as_ink() reduced to a size×size model input.
+# "network" (a Keras or ONNX file's): centred like the MNIST recipe, as drawn unchanged.
 PREPROCESSORS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "mnist": mnist_style_ink,
     "grid": xo_grid_ink,
+    "network": mnist_style_ink,
 }
 
 # Reductions that read only the ink's bounding box (crop first, then scale and place):
 # cropping the drawing to its ink before anything else gives them the same result.
-CROPS_TO_INK = frozenset({"mnist"})
+CROPS_TO_INK = frozenset({"mnist", "network"})
 
 # Reductions whose result depends on the canvas size as well as on the ink (the grid's
 # smallest box is a quarter of the canvas): a sweep shows them a canvas-sized plane.
@@ -268,4 +278,5 @@ CANVAS_SIZED = frozenset({"grid"})
 AS_DRAWN: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "mnist": stretch_to_max,
     "grid": grid_cells,
+    "network": unchanged,
 }

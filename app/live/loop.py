@@ -84,14 +84,15 @@ class Live(QObject):
     def __init__(self, source: Callable[[], np.ndarray],
                  weights: dict[str, Path] | None = None,
                  parent: QObject | None = None,
-                 classes: dict[str, Path] | None = None, pen=None) -> None:
+                 classes: dict[str, Path | tuple[str, ...]] | None = None,
+                 pen=None) -> None:
         super().__init__(parent)
         self._source = source
         self._pen = pen  # the canvas: ink_pending, pen_gap_ms() (see the module)
         self._held = QElapsedTimer()  # since a trace first waited for a gap
         self._alone = deque([2.0], maxlen=16)  # recent trace times: the least is its cost
         self._weights = dict(weights or {})
-        self._classes = dict(classes or {})  # model name → a file of class names
+        self._classes = dict(classes or {})  # model name → class names (or their file)
         self.model = None  # the live engine Model
         self.probe: tuple[object, object] | None = None
         self._input_mode = "centred"

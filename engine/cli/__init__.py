@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from engine.catalog import list_models
 from engine.cli import classify, evaluate, explain, sweep, train
 from engine.errors import ConvPadError
 from engine.preprocessing import INPUT_MODES
+from engine.storage.class_lists import class_names_arg
 
 COMMANDS = {"classify": classify, "evaluate": evaluate, "train": train, "sweep": sweep,
             "explain": explain}
@@ -44,10 +44,10 @@ def add_common(p: argparse.ArgumentParser, *, model_required: bool = False,
                        "as-drawn (the whole canvas: where you drew is where the network "
                        "sees it)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--classes", type=Path, default=None, metavar="FILE",
-                   help="the class names, one per line in the order of the model's outputs "
-                   "(default: the model's own; for a Keras or ONNX file, the classes.txt "
-                   "beside it, else 0, 1, 2 …)")
+    p.add_argument("--classes", type=class_names_arg, default=None, metavar="FILE|A,B,C",
+                   help="the class names in the order of the model's outputs: a text file, "
+                   "one per line, or the names separated by commas (default: the model's "
+                   "own; for a Keras or ONNX file, the classes.txt beside it, else 0, 1, 2 …)")
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,8 @@ and places it (MNIST's recipe for the 28×28 models, the lecture's ±1 grid for 
 or averages the whole canvas down (``input="as-drawn"``). Every one of those steps is
 linear in the ink once the box, the scale and the placement are fixed, so it is two
 matrices: the network input is ``rows @ ink @ cols.T`` followed by one pointwise step
-(÷ the brightest pixel for "mnist", the ±1 threshold for "grid"). :class:`Placement`
+(÷ the brightest pixel for "mnist" — and for "network", an opened file's, centred;
+as drawn it is left unchanged — the ±1 threshold for "grid"). :class:`Placement`
 holds those matrices for one drawing; :meth:`Placement.to_image` reads an input-sized
 map back onto the drawing's pixels.
 
@@ -68,7 +69,9 @@ class Placement:
         cover = self.cover(ink)
         if self.box is None:
             return np.full(cover.shape, -1.0 if self.recipe == "grid" else 0.0, np.float32)
-        if self.recipe == "mnist":
+        if self.recipe == "network" and self.input == "as-drawn":
+            return cover  # an opened network's as drawn: the pixels unchanged
+        if self.recipe in ("mnist", "network"):
             cover = np.clip(cover, 0.0, None)
             return cover / cover.max()
         placed = np.outer(self.rows.any(axis=1), self.cols.any(axis=1))
@@ -183,7 +186,8 @@ def _as_drawn(ink: np.ndarray, size: int, recipe: str) -> Placement:
     return Placement(rows, cols, ink_box(ink), recipe, "as-drawn")
 
 
-CENTRED: dict[str, Callable[[np.ndarray, int], Placement]] = {"mnist": _mnist, "grid": _grid}
+CENTRED: dict[str, Callable[[np.ndarray, int], Placement]] = {
+    "mnist": _mnist, "grid": _grid, "network": _mnist}
 
 
 def _embed(weights: np.ndarray, size: int, at: int, start: int, n: int) -> np.ndarray:

@@ -12,8 +12,10 @@ What the spec says of an opened network:
 - ``name``: the file's absolute path, so ``load_model(spec.name)`` opens it again;
 - ``classes``: the lines of a ``classes.txt`` beside the file, one name per output,
   else ``"0"``, ``"1"`` …;
-- ``preprocessing``: ``"mnist"`` — a drawing is cropped to its ink, scaled and centred
-  by mass in the network's input size, ink 1 on 0, as MNIST digits are;
+- ``preprocessing``: ``"network"`` — centred, a drawing is cropped to its ink, scaled
+  and centred by mass in the network's input size, ink 1 on 0, as MNIST digits are (the
+  shipped models' recipe); as drawn, its pixels reach the network unchanged (÷ 255),
+  averaged down only where the canvas is not the input's size: no contrast stretch;
 - ``head``: from what the last layer gives (:data:`HEADS`). A last softmax gives
   probabilities, a log-softmax their logarithms, a dense layer logits (ConvPad adds the
   softmax); any other last activation (a sigmoid, a ReLU …) gives *scores*, which are
@@ -74,7 +76,7 @@ def network_spec(path: str | Path) -> ModelSpec:
         classes=_classes(path, net.n_outputs),
         input_shape=net.input_shape,
         architecture=net.format,
-        preprocessing="mnist",
+        preprocessing="network",
         head=HEADS[net.output],
     )
 

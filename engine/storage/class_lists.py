@@ -51,3 +51,13 @@ def read_class_list(path: str | Path, count: int | None = None,
         return check_classes(names, "class names")
     except ConvPadError as exc:
         raise ConvPadError(f"{where}: {exc}") from None
+
+
+def class_names_arg(value: str) -> Path | tuple[str, ...]:
+    """What ``--classes`` names: a file of class names (a path that is there, or a
+    value with no comma), else the names themselves, comma-separated (``--classes
+    cat,dog,bird``). The names are checked when the model is known (their count)."""
+    path = Path(value).expanduser()
+    if "," not in value or path.exists():
+        return path
+    return tuple(name.strip() for name in value.split(","))

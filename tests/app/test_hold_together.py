@@ -282,3 +282,16 @@ def test_no_two_commands_share_a_shortcut(qtbot, window):
             keys[key.toString()].append(act.text())
     assert len(keys) > 30
     assert {k: v for k, v in keys.items() if len(v) > 1} == {}
+
+
+def test_the_window_takes_class_names_as_a_list(qtbot):
+    """``convpad --classes A,B,C`` reaches the window as the names themselves."""
+    from engine.storage.class_lists import class_names_arg
+
+    names = class_names_arg(",".join(f"d{d}" for d in range(10)))
+    assert names == tuple(f"d{d}" for d in range(10))
+    w = app.create_main_window(model="digits", classes=names)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.model is not None, timeout=LOAD_MS)
+    assert w.model.classes[7] == "d7"

@@ -76,6 +76,13 @@ def test_classify_a_network_file(nets, drawings, kind, capsys):
                       str(pngs[0])]) == 0
     line = capsys.readouterr().out
     assert line.startswith(f"{pngs[0]}: ") and "zero:" in line and "nine:" in line
+    # … or the names themselves, comma-separated (issue #21's --classes A,B,C).
+    assert main.main(["classify", "--model", str(path), "--classes", ",".join(NAMES),
+                      str(pngs[0])]) == 0
+    assert capsys.readouterr().out == line
+    assert main.main(["classify", "--model", str(path), "--classes", "a,b,c",
+                      str(pngs[0])]) == 2
+    assert "3 class names" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kind", ["keras", "onnx"])

@@ -355,3 +355,27 @@ def test_the_mnist_recipe_at_other_sizes_keeps_its_proportions():
         assert max(np.ptp(rows), np.ptp(cols)) + 1 == mnist_box(size)
         # Explanations map back through the same recipe.
         assert np.allclose(placement(ink, "mnist", size).network_input(ink), x, atol=1e-5)
+
+
+def test_as_drawn_feeds_an_opened_network_the_pixels_unchanged(tmp_path):
+    """Issue #21: ``--input as-drawn`` for an opened network is the drawing's pixels ÷ 255
+    (no contrast stretch, which the shipped 28×28 models get), averaged down only where
+    the canvas is not the input's size; centred is the MNIST recipe, stretch included."""
+    from engine.explain.geometry import placement
+
+    model = load_model(_graph(tmp_path / "small.onnx", (28, 28), 3, "Softmax"), device="cpu")
+    grey = np.zeros((28, 28), np.uint8)
+    grey[6:22, 12:16] = 128  # a faint stroke: its brightest pixel is half white
+    grey[8, 13] = 40
+    ink = as_ink(grey, invert=False)
+    x = model.preprocess(grey, invert=False, input="as-drawn")
+    np.testing.assert_allclose(x[0], grey / 255.0, atol=1e-6)
+    big = model.preprocess(np.kron(grey, np.ones((3, 3), np.uint8)), invert=False,
+                           input="as-drawn")
+    np.testing.assert_allclose(big[0], grey / 255.0, atol=1e-6)  # 84 px averaged back down
+    assert model.preprocess(grey, invert=False).max() == pytest.approx(1.0)  # centred
+    # Explain's geometry (the gradients' path) agrees with preprocess in both modes.
+    for mode in ("as-drawn", "centred"):
+        np.testing.assert_allclose(placement(ink, "network", 28, mode).network_input(ink),
+                                   model.preprocess(grey, invert=False, input=mode)[0],
+                                   atol=1e-5)
