@@ -43,9 +43,10 @@ from engine.formats.network import (
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
-# A .keras archive stores its members uncompressed; a compressed one may inflate to at
-# most this, and no member may inflate more than MAX_RATIO times (a zip bomb does).
-MAX_COMPRESSED_MEMBER = 16 * 2**20
+# No member of a .keras archive may be over this, uncompressed (issue #21: 4 million
+# weights, three times the lecture's network), nor inflate more than MAX_RATIO times (a
+# zip bomb does). Keras stores its members uncompressed.
+MAX_MEMBER = 16 * 2**20
 MAX_RATIO = 100
 MAX_CONFIG_BYTES = 16 * 2**20
 
@@ -131,12 +132,11 @@ def _raised_by_h5py(exc: BaseException) -> bool:
 
 
 def _check_member(info: zipfile.ZipInfo) -> None:
-    compressed = info.compress_type != zipfile.ZIP_STORED
-    if compressed and info.file_size > MAX_COMPRESSED_MEMBER:
-        raise Refused(f"archive member {shown(info.filename)} inflates to "
-                      f"{info.file_size / 2**20:,.0f} MB; ConvPad inflates compressed members "
-                      f"up to {MAX_COMPRESSED_MEMBER // 2**20} MB (Keras stores them "
-                      "uncompressed)")
+    if info.file_size > MAX_MEMBER:
+        verb = "is" if info.compress_type == zipfile.ZIP_STORED else "inflates to"
+        raise Refused(f"archive member {shown(info.filename)} {verb} "
+                      f"{info.file_size / 2**20:,.0f} MB; ConvPad reads members of up to "
+                      f"{MAX_MEMBER // 2**20} MB")
     if info.file_size > MAX_RATIO * max(info.compress_size, 1):
         raise Refused(f"archive member {shown(info.filename)} is compressed "
                       f"{info.file_size / max(info.compress_size, 1):,.0f}:1, like a zip bomb; "

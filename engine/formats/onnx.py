@@ -221,6 +221,11 @@ class Graph:
         if not file.is_file():
             raise Refused(f"tensor {shown(t.name)} keeps its values in {shown(location)}, "
                           "which is not beside the model")
+        if file.is_symlink() and file.resolve().parent != self.path.resolve().parent:
+            # A plain name that is a link out of the folder is a path all the same.
+            raise Refused(f"tensor {shown(t.name)} keeps its values in {shown(location)}, "
+                          "a link to a file outside the model's folder; ConvPad reads "
+                          "external data only from the model's own folder")
         if t.data_type not in NP_DTYPES and t.data_type != TensorProto.BFLOAT16:
             raise Refused(f"tensor {shown(t.name)} holds {type_name(t.data_type)} values, "
                           "which ConvPad cannot read")

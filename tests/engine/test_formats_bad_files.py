@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from foreign_nets import export_onnx, keras, pytorch_mnist_net, write_keras2_h5
 
+from engine import load_model
 from engine.errors import ModelFileError
 from engine.formats import MAX_FILE_BYTES, hdf5_check, read_network
 
@@ -223,6 +224,9 @@ def test_a_zip_bomb_in_a_keras_archive(good, tmp_path, capfd):
     path = rewrite(good / "net.keras", tmp_path / "big.keras", {"assets/noise": noise},
                    compress={"assets/noise"})
     refused(path, capfd, "16 MB")
+    # Stored (not compressed), a member over 16 MB is refused all the same.
+    path = rewrite(good / "net.keras", tmp_path / "stored.keras", {"assets/noise": noise})
+    refused(path, capfd, "is 17 MB", "16 MB")
 
 
 def test_a_lambda_layer_is_refused_and_never_run(tmp_path, capfd):
@@ -334,6 +338,22 @@ def test_external_data_only_from_beside_the_model(good, tmp_path, capfd, locatio
                 entry.value = location
     onnx.save_model(model, str(folder / "net.onnx"))
     refused(folder / "net.onnx", capfd, "plain file name")
+
+
+def test_external_data_linked_from_outside_the_folder_is_refused(good, tmp_path, capfd):
+    """A plain name beside the model that is a link out of its folder is a path all the
+    same; a link within the folder is fine."""
+    folder = tmp_path / "model"
+    shutil.copytree(good / "external", folder)
+    data = folder / "net.onnx.data"
+    outside = tmp_path / "elsewhere.bin"
+    data.rename(outside)
+    data.symlink_to(outside)
+    refused(folder / "net.onnx", capfd, "outside the model's folder")
+    data.unlink()
+    shutil.copy(outside, folder / "real.bin")
+    data.symlink_to("real.bin")
+    assert load_model(folder / "net.onnx", device="cpu").classes
 
 
 def test_external_data_that_is_missing_or_short(good, tmp_path, capfd):
