@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from engine import load_model, read_image
     from engine.explain import explain
-    from engine.explain.geometry import to_file
+    from engine.explain.geometry import attribution_on_file, to_file
     from engine.explain.methods import pick_layer
     from engine.explain.overlay import overlay_png
 
@@ -91,7 +91,7 @@ def _explain(args: argparse.Namespace) -> int:
         try:
             ink = read_image(path)
             e = explain(model, ink, args.method, target, args.input, args.layer)
-            file_map = to_file(e.image_map, path)
+            file_map = attribution_on_file(e.image_map, path)
         except ValueError as exc:  # ImageError is a ValueError
             message = str(exc)
             print(f"error: {message if str(path) in message else f'{path}: {message}'}",

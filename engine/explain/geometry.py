@@ -295,6 +295,27 @@ def to_file(image_map: np.ndarray, path: str | Path) -> np.ndarray:
     return image_map[np.ix_(rows, cols)]
 
 
+def attribution_on_file(image_map: np.ndarray, path: str | Path) -> np.ndarray:
+    """:func:`to_file`, with every file pixel outside the ink's box set to 0.
+
+    A map is 0 outside the ink's box of the drawing it was made on; for a file longer
+    than ``read_image`` reads (1024 px), that drawing is the file averaged in blocks,
+    and a block on the box's edge also covers file pixels outside it: up to f − 1 of
+    them (2 for a 2,500 px file) would take the edge's value. The file is read again at
+    its own size for its box (bounded by ``read_image``'s pixel limit).
+    """
+    from engine.storage.images import read_image
+
+    out = to_file(image_map, path)
+    if out.shape == image_map.shape:
+        return out  # read at its own size: the map is already 0 outside the box
+    box = ink_box(read_image(path, max_side=max(out.shape)))
+    inside = np.zeros(out.shape, bool)
+    if box is not None:
+        inside[box] = True
+    return np.where(inside, out, 0.0).astype(out.dtype)
+
+
 def _orientation(im: Image.Image) -> int:
     try:
         return int(im.getexif().get(ExifTags.Base.Orientation, 1))

@@ -192,6 +192,26 @@ def test_a_big_files_map_comes_back_on_its_own_pixels(tmp_path, orientation) -> 
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+def test_a_big_files_map_is_0_outside_the_ink_box_of_the_file_itself(tmp_path) -> None:
+    """read_image averages a 2,500 px file in 3×3 blocks; a block on the ink box's edge
+    covers file pixels beyond the box, which must still get 0 (issue #22)."""
+    from engine.explain.geometry import attribution_on_file
+
+    stored = np.zeros((1900, 2500), np.uint8)
+    stored[301:1630, 700:1100] = 255  # edges off the 3-pixel block grid
+    path = tmp_path / "big.png"
+    Image.fromarray(stored).save(path)
+    read = read_image(path)
+    assert read.shape == (634, 834)
+    got = attribution_on_file(np.ones(read.shape, np.float32), path)
+    assert got.shape == stored.shape
+    assert (got[301:1630, 700:1100] == 1).all()
+    outside = np.ones(got.shape, bool)
+    outside[301:1630, 700:1100] = False
+    assert not got[outside].any()
+    assert to_file(np.ones(read.shape, np.float32), path)[300, 700] == 1  # the block's
+
+
 # Methods, signs, sanity --------------------------------------------------------------
 
 
