@@ -98,6 +98,7 @@ class DataSet:
         self.classes: list[str] = self._read_classes()
         for c in self.classes:
             remove_stale(self.path / c)  # temp files of a writer that was killed
+            self._report_links(c)
         remove_stale(self.path)
 
     def __repr__(self) -> str:
@@ -125,7 +126,28 @@ class DataSet:
                 self.problems.append(f"{INDEX} is damaged ({shown(exc)})")
             if self.problems:
                 self.problems[-1] += "; the classes are taken from the folders"
-        return [c for c in listed if c in on_disk] + sorted(c for c in on_disk if c not in listed)
+        ordered = [c for c in listed if c in on_disk] + sorted(c for c in on_disk
+                                                              if c not in listed)
+        # "Cat/" and "cat/" (or one name in NFC and NFD) are one class: the first keeps
+        # it; the other is left out and named, its drawings untouched on disk.
+        kept: dict[str, str] = {}
+        for c in ordered:
+            same = kept.setdefault(class_key(c), c)
+            if same != c:
+                self.problems.append(f"{shown(c)}/ and {shown(same)}/ are the same class "
+                                     f"name; {shown(c)}/ is left out (move its drawings "
+                                     f"into {shown(same)}/)")
+        return list(kept.values())
+
+    def _report_links(self, name: str) -> None:
+        """Name the symbolic links in class ``name``'s folder: never followed (a link
+        could lead out of the set, or to another class's drawing)."""
+        try:
+            links = sorted(p.name for p in (self.path / name).iterdir() if p.is_symlink())
+        except OSError:
+            return
+        for link in links:
+            self.problems.append(f"{shown(name)}/{shown(link)}: a symbolic link; not followed")
 
     def _dirs(self) -> list[Path]:
         """Class folders: readable, named by the class-name rule, not symbolic links (a
@@ -206,8 +228,8 @@ class DataSet:
         self._known(name)
         folder = self.path / name
         try:
-            files = [p for p in folder.iterdir() if p.is_file() and not is_temp(p)
-                     and p.suffix.lower() in IMAGE_SUFFIXES]
+            files = [p for p in folder.iterdir() if p.is_file() and not p.is_symlink()
+                     and not is_temp(p) and p.suffix.lower() in IMAGE_SUFFIXES]
         except OSError:
             return []
         return sorted(files)

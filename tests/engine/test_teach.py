@@ -223,6 +223,31 @@ def test_a_data_set_keeps_its_drawings_and_classes_across_sessions(tmp_path) -> 
         again.add_class("eleventh")
 
 
+def test_a_data_set_follows_no_links_and_knows_cat_is_cat(tmp_path) -> None:
+    """Issue #18, item 13, for Teach's own data sets as for imported folders: a link
+    in a class folder is not followed (it could lead out of the set) and is named; a
+    folder whose name equals another's after NFC + casefold is left out and named."""
+    store = DataStore(tmp_path / "store")
+    ds = store.create("s", ["Cat", "dog"])
+    ds.add("Cat", _ink(0))
+    ds.add("dog", _ink(1))
+    outside = tmp_path / "outside.png"
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(outside)
+    (ds.path / "Cat" / "link.png").symlink_to(outside)
+    (ds.path / "cat").mkdir()
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(ds.path / "cat" / "1.png")
+    (ds.path / "do\u0301g").mkdir()  # "dóg" in NFD: not "dog", a class of its own
+    (ds.path / "DOG").mkdir()
+    again = store.open("s")
+    assert again.classes == ["Cat", "dog", "do\u0301g"]
+    assert again.counts() == {"Cat": 1, "dog": 1, "do\u0301g": 0}
+    assert len(again.arrays()[0]) == 2
+    problems = " | ".join(again.problems)
+    assert "Cat/link.png: a symbolic link; not followed" in problems
+    assert "cat/ and Cat/ are the same class name" in problems
+    assert "DOG/ and dog/ are the same class name" in problems
+
+
 def test_importing_a_folder_skips_each_bad_file_with_a_reason(tmp_path) -> None:
     src = tmp_path / "src"
     (src / "X").mkdir(parents=True)
