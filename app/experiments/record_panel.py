@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.actions import ActionSpec, build_actions
 from app.canvas import SIZE, Canvas
 from app.experiments.state import ExperimentState
+from app.notices import one_line
 from app.workers import Worker
 from engine import ExperimentError
 from engine.experiments import (
@@ -115,6 +116,8 @@ class RecordControls(QWidget):
         self.replay_info = QLabel()
         self.replay_info.setObjectName("replay_info")
         self.replay_info.setWordWrap(True)
+        # Names come from files (folders, labels, models): text, never markup.
+        self.replay_info.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.replay_info)
 
         state.settled.connect(self._on_settled)
@@ -200,7 +203,7 @@ class RecordControls(QWidget):
             self.notice.emit(f"{folder}: {len(exp.skipped)} rows skipped — "
                              + "; ".join(exp.skipped))
         if not exp.rows:
-            self.replay_info.setText(f"{folder}: no drawings to replay")
+            self.replay_info.setText(f"{one_line(folder)}: no drawings to replay")
             return True
         self.show_row(0)
         return True
@@ -236,12 +239,13 @@ class RecordControls(QWidget):
         else:
             self.canvas.set_ink(img.astype(np.float32) / 255.0)
             self._placed = self.canvas.raster()
-        answer = (f"{row.prediction} {row.confidence:.0%}" if row.prediction is not None
-                  else "no answer")
-        label = f", label {row.label}" if row.label is not None else ""
+        answer = (f"{one_line(row.prediction)} {row.confidence:.0%}"
+                  if row.prediction is not None else "no answer")
+        label = f", label {one_line(row.label)}" if row.label is not None else ""
         self.replay_info.setText(
-            f"Drawing {i + 1} of {len(exp.rows)} from {exp.folder.name}: recorded with "
-            f"{row.model} ({row.input}) → {answer}{label}. The live model answers above.")
+            f"Drawing {i + 1} of {len(exp.rows)} from {one_line(exp.folder.name)}: recorded "
+            f"with {one_line(row.model)} ({one_line(row.input)}) → {answer}{label}. The "
+            "live model answers above.")
 
     def next_row(self) -> None:
         self.show_row(self.row_index + 1)

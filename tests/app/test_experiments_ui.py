@@ -368,6 +368,13 @@ def test_pagedown_steps_through_a_recorded_experiment(qtbot, recorder_ui, tmp_pa
     np.testing.assert_array_equal(ui.canvas.raster(), rasters[2])
     key(qtbot, ui.window, Qt.Key.Key_PageUp)
     np.testing.assert_array_equal(ui.canvas.raster(), rasters[1])
+    # A folder named with a newline and a label like markup: shown escaped, as text.
+    odd = Recorder(tmp_path / "ev\nil")
+    odd.record(rasters[0], digits, label="<b>1</b>")
+    assert ui.rec.open_experiment(tmp_path / "ev\nil")
+    info = ui.rec.replay_info
+    assert "from ev\\nil:" in info.text() and "label <b>1</b>." in info.text()
+    assert "\n" not in info.text() and info.textFormat() == Qt.TextFormat.PlainText
     ui.rec.set_recording(True)  # a replayed drawing is not recorded again
     ui.rec.show_row(0)
     ui.rec.wait()
