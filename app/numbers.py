@@ -76,7 +76,8 @@ def signed_points(d: float) -> str:
 
 
 def score_text(v: float) -> str:
-    """A logit with its sign and about three significant digits (+0.42, −12.3, +153)."""
+    """A logit or a difference of votes with its sign and about three significant
+    digits (+0.42, −12.3, +153), cut like every value (:func:`value_text`)."""
     a = abs(float(v))
-    text = f"{v:+.2f}" if a < 9.995 else f"{v:+.1f}" if a < 99.95 else f"{v:+.0f}"
-    return text.replace("-", MINUS)
+    text = value_text(v, 2 if a < 10 else 1 if a < 100 else 0)
+    return text if text.startswith(MINUS) or not math.isfinite(v) else "+" + text

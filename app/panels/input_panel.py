@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtCore import QRectF
 
 from app.look import GREY_LUT
+from app.numbers import value_text
 from app.panels.base import LayerPanel, Window
 from app.panels.mosaic import Mosaic
 
@@ -34,7 +35,7 @@ class InputPanel(LayerPanel):
         return (-1.0, 1.0) if self.signed else (0.0, 1.0)
 
     def describe(self, tile: int, row: int, col: int, value: float) -> str:
-        return f"input pixel row {row + 1}, col {col + 1}: {value:.2f}"
+        return f"input pixel row {row + 1}, col {col + 1}: {value_text(value)}"
 
     def show_window(self, window: Window | None) -> None:
         """Outline the input cells a hovered map cell looks at (clipped to the input)."""

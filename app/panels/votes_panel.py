@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from app.look import ACCENT, BAR, DIVERGING_LUT
+from app.numbers import percent_text, score_text, value_text
 from app.panels.base import LayerPanel
 from app.panels.mosaic import Mosaic
 
@@ -94,7 +95,7 @@ class VotesPanel(LayerPanel):
                 self.bars.setOpts(x0=self.bar_x0 + BAR_LEN / 2,
                                   width=votes / max(top, 1.0) * BAR_LEN / 2, brushes=brushes)
                 for t, c, v in zip(self.totals, self.classes, votes):
-                    t.setText(f"{c} {v:+.2f}".replace("-", "\u2212"))
+                    t.setText(f"{c} {score_text(v)}")
                 return
             self.bars.setOpts(x0=self.bar_x0, width=np.clip(votes, 0, None) * BAR_LEN,
                               brushes=brushes)
@@ -102,8 +103,8 @@ class VotesPanel(LayerPanel):
             # "X 69%" (0.74 / (0.74 + 0.33)).
             total = float(votes.sum())
             for t, c, v in zip(self.totals, self.classes, votes):
-                share = f" = {v / total:.0%}" if total > 0 and not self.short else ""
-                t.setText(f"{c} —" if blank else f"{c} {v:.2f}{share}")
+                share = f" = {percent_text(v / total)}" if total > 0 and not self.short else ""
+                t.setText(f"{c} —" if blank else f"{c} {value_text(v)}{share}")
 
     def set_difference(self, on: bool) -> None:
         if on != self.signed:
@@ -160,10 +161,11 @@ class VotesPanel(LayerPanel):
         i = row * self.cols + col
         v = self.raw[0, i]
         if tile == 0:
-            return f"feature value {i + 1} (feature {row + 1}): {v:.2f}"
+            return f"feature value {i + 1} (feature {row + 1}): {value_text(v)}"
         c = self.classes[tile - 1]
-        return (f"value {i + 1} votes for {c}: {v:.2f} × weight {self.weights[tile - 1, i]:.3f}"
-                f" = {self.raw[tile, i]:.3f}")
+        return (f"value {i + 1} votes for {c}: {value_text(v)} × weight "
+                f"{value_text(self.weights[tile - 1, i], 3)}"
+                f" = {value_text(self.raw[tile, i], 3)}")
 
     def tile_values(self, tile: int) -> np.ndarray | None:
         return self.raw[tile].reshape(self.rows, self.cols).copy()

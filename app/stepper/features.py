@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QInputDialog, QPushButton, QWidget
 
+from app.numbers import percent_text
 from app.stepper.grid import Grid
 from app.stepper.pages import Page, quiet
 from app.stepper.paint import Lines
@@ -167,7 +168,7 @@ class FeaturesPage(Page):
         t = self.trace
         if len(t.classes) == len(t.probabilities):
             view.answer = "The network says: " + " · ".join(
-                f"{c} {p * 100:.0f} %" for c, p in zip(t.classes, t.probabilities, strict=True))
+                f"{c} {percent_text(p)}" for c, p in zip(t.classes, t.probabilities, strict=True))
         view.invalidate()
 
     def weights(self) -> np.ndarray:
