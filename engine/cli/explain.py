@@ -92,7 +92,7 @@ def _explain(args: argparse.Namespace) -> int:
             ink = read_image(path)
             e = explain(model, ink, args.method, target, args.input, args.layer)
             file_map = attribution_on_file(e.image_map, path)
-        except ValueError as exc:  # ImageError is a ValueError
+        except ConvPadError as exc:  # a bad file (ImageError …); a bug is not one
             message = str(exc)
             print(f"error: {message if str(path) in message else f'{path}: {message}'}",
                   file=sys.stderr)

@@ -452,3 +452,24 @@ def test_grad_cam_holds_while_another_thread_runs_the_same_network(digits_net) -
     finally:
         stop.set()
         tracer.join()
+
+
+def test_cli_reports_a_bad_file_but_never_disguises_a_bug_as_one(parser, tmp_path, capsys,
+                                                                 monkeypatch) -> None:
+    """Issue #19: a bug (here a ValueError inside the method) is not printed as a bad
+    image and skipped; a bad image (ImageError) is, and the others are still explained."""
+    import engine.explain
+
+    good, bad = tmp_path / "d.png", tmp_path / "bad.png"
+    Image.fromarray(_drawing("4", size=(60, 60))).save(good)
+    bad.write_bytes(b"not a picture")
+    assert run(parser.parse_args(["explain", str(bad), str(good)])) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith(f"error: {bad}") and len(out.splitlines()) == 1
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("a bug in the method")
+
+    monkeypatch.setattr(engine.explain, "explain", broken)
+    with pytest.raises(ValueError, match="a bug in the method"):
+        run(parser.parse_args(["explain", str(good)]))
