@@ -12,7 +12,6 @@ into the model card, which is written with the weights as one atomic pair
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from engine.errors import ConvPadError
 from engine.model import load_model
 from engine.preprocessing import PREPROCESSORS, as_ink
 from engine.spec import RESOURCES, ModelSpec, Recipe
-from engine.storage.cards import card_fields, write_pair
+from engine.storage.cards import card_fields, read_card, write_pair
 from engine.storage.files import writable_folder
 from engine.storage.weights import weights_bytes
 from engine.training import distill, mnist
@@ -118,7 +117,7 @@ def _save(spec: ModelSpec, module: torch.nn.Module, out: Path, fields: dict[str,
           ) -> dict[str, Any]:
     """Write the pair ``<out>/<name>.json`` + weights; returns the card as written."""
     card = write_pair(weights_bytes(module), out, card_fields(spec) | fields, stem=spec.name)
-    return json.loads(card.read_text(encoding="utf-8"))
+    return read_card(card).fields  # the one reader, which checks what was written
 
 
 def train(
@@ -286,10 +285,9 @@ def recorded_recipe(record: object) -> dict[str, Any] | None:
 def _previous(card: Path) -> dict[str, Any]:
     """The card a retrain replaces, or ``{}`` if there is none that can be read."""
     try:
-        data = json.loads(card.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        return read_card(card).fields
+    except ConvPadError:  # none, or damaged: the retrain writes a whole new one
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def write_hand_set(name: str, out: str | Path = RESOURCES) -> dict[str, Any]:
