@@ -7,6 +7,8 @@ cell's value in the cell when it can be read there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -104,6 +106,32 @@ class NumbersItem(QGraphicsItem):
 
 # The smallest number worth writing, in pixels: smaller reads as noise on any screen.
 MIN_TEXT_PX = 9
+
+
+#: Class names under a panel's cells shrink to fit down to this size, never below (a
+#: desk at 1280×720 has cells of 9–15 px: 8 pt bold digits fit, and read at arm's length).
+MIN_LABEL_PT = 8
+LABEL_GAP_PX = 1  # an advance holds its side bearings: the glyphs stay apart
+
+
+def fit_labels(names: list[str], points: int, room_px: float | Callable[[QFont], float],
+               gap: float = LABEL_GAP_PX) -> tuple[QFont, int]:
+    """The bold font, at most ``points`` and at least :data:`MIN_LABEL_PT`, in which every
+    name fits in ``room_px`` beside its neighbours, and the step at which to name them:
+    1 (all) when one fits; else every k-th name at the smallest size (long names a class
+    trained). Measured with the font's own advances, not a label item's padded box.
+    ``room_px`` may depend on the font (``room_px(font)``: an axis beside the names
+    that shrinks with them)."""
+    font = QFont()
+    font.setBold(True)
+    need = room = 0.0
+    for pt in range(max(points, MIN_LABEL_PT), MIN_LABEL_PT - 1, -1):
+        font.setPointSize(pt)
+        room = room_px(font) if callable(room_px) else room_px
+        need = max(QFontMetricsF(font).horizontalAdvance(n) for n in names) + gap
+        if need <= room:
+            return font, 1
+    return font, max(1, int(np.ceil(need / max(room, 1e-6))))
 
 
 def format_number(v: float, fmt: str) -> str:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 
 from app.look import ACCENT, BAR
 from app.numbers import MINUS
 from app.panels.base import LayerPanel
+from app.panels.items import fit_labels
 
 PERCENT_TICKS = [[(v, f"{int(v * 100)}%") for v in (0, 0.5, 1)]]
 #: B − A in percentage points, −100 … +100 around the zero line.
+#: Between two class names under the bars: a visible gap, or "0123456789" reads as one number.
+CLASS_GAP_PX = 3
 POINT_TICKS = [[(-1.0, f"{MINUS}100"), (-0.5, f"{MINUS}50"), (0.0, "0"), (0.5, "+50"),
                 (1.0, "+100")]]
 
@@ -57,40 +58,50 @@ class ProbabilitiesPanel(LayerPanel):
 
     def set_fonts(self, points: int) -> None:
         """Axis labels follow the window's type size (presentation mode)."""
-        font = pg.QtGui.QFont()
-        font.setPointSize(points)
-        font.setBold(True)
+        self._points = points
+        self._font_pt = None
         for axis in ("bottom", "left"):
             ax = self.plot.getAxis(axis)
-            ax.setStyle(tickFont=font, tickTextOffset=max(3, points // 2), tickLength=-4)
             ax.setTextPen(pg.mkPen(self.palette().windowText().color()))
-        # pyqtgraph drops a tick label wider than its axis, so fit "100%" exactly: any
-        # wider and the ten class labels below crowd together in presentation mode.
-        offset = max(3, points // 2)
-        self._tick_font = font
         self._thin_labels()
-        text = pg.QtGui.QFontMetrics(font).horizontalAdvance(f"{MINUS}100%")
-        self.plot.getAxis("left").setWidth(text + offset + 8)
-        self.plot.getAxis("bottom").setHeight(int(points * 2.8))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._thin_labels()
 
+    def _left_width(self, font) -> int:
+        """The percent axis's width in ``font``: its widest label exactly (pyqtgraph drops
+        a tick label wider than its axis; any wider and the class names lose room)."""
+        fm = pg.QtGui.QFontMetrics(font)
+        ticks = POINT_TICKS if self.signed else PERCENT_TICKS
+        return max(fm.horizontalAdvance(t) for _, t in ticks[0]) + max(3, font.pointSize() // 2) + 8
+
     def _thin_labels(self, *_: object) -> None:
-        """Label every k-th class when all of them would not fit side by side.
+        """Every class named under its bar, both axes at the window's type size or
+        smaller to fit (fit_labels); every k-th name only when names are too long for any
+        readable size.
 
         pyqtgraph draws tick labels where they fall, so ten labels in a narrow panel
-        ran together ("12356B"); thinning keeps each one readable.
+        ran together ("12356B"); at 1280×720 half of them were thinned away. The room
+        for a name is the plot's width less the percent axis at the same size, so the
+        choice does not change the room it was made for.
         """
-        font = getattr(self, "_tick_font", None)
-        if font is None:
+        points = getattr(self, "_points", None)
+        if points is None:
             return
         n = len(self.classes)
-        fm = pg.QtGui.QFontMetrics(font)
-        need = max(fm.horizontalAdvance(c) for c in self.classes) + fm.horizontalAdvance("  ")
-        have = max(self.plot.getViewBox().width(), 1.0) / n
-        step = max(1, math.ceil(need / have))
+        width = max(self.plot.width(), 1.0)
+        font, step = fit_labels(self.classes, points,
+                                lambda f: (width - self._left_width(f) - 2) / n,
+                                gap=CLASS_GAP_PX)
+        if font.pointSize() != self._font_pt:
+            self._font_pt = font.pointSize()
+            offset = max(3, font.pointSize() // 2)
+            for axis in ("bottom", "left"):
+                self.plot.getAxis(axis).setStyle(tickFont=font, tickTextOffset=offset,
+                                                 tickLength=-4)
+            self.plot.getAxis("left").setWidth(self._left_width(font))
+            self.plot.getAxis("bottom").setHeight(int(font.pointSize() * 2.8))
         self.plot.getAxis("bottom").setTicks(
             [[(i, c) for i, c in enumerate(self.classes) if i % step == 0]])
 
@@ -100,6 +111,8 @@ class ProbabilitiesPanel(LayerPanel):
         self.signed = on
         self.plot.setYRange(-1.1 if on else 0, 1.1, padding=0)
         self.plot.getAxis("left").setTicks(POINT_TICKS if on else PERCENT_TICKS)
+        self._font_pt = None  # the axis's labels changed width
+        self._thin_labels()
         self.zero_line.setVisible(on)
         self.set_help("B − A: how many percentage points each class gained (up) or lost "
                       "(down) from the pinned drawing A." if on else

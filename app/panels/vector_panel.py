@@ -10,6 +10,7 @@ from PySide6.QtCore import QRectF
 
 from app.look import DIVERGING_LUT
 from app.panels.base import LayerPanel
+from app.panels.items import fit_labels
 from app.panels.mosaic import Mosaic
 
 
@@ -40,26 +41,25 @@ class VectorPanel(LayerPanel):
             self.box.sigResized.connect(self._thin_labels)
         self.set_help("One cell per unit. Red: positive, blue: negative, white: zero.")
 
+    _label_pt = 10
+
     def apply_look(self, look: dict, title_font) -> None:
         """The class names under the scores take the titles' size, as the probability
         panel's axis does (a default-sized label was a dot at 4K from the back row)."""
         super().apply_look(look, title_font)
-        font = pg.QtGui.QFont()
-        font.setPointSize(look["title_pt"])
-        font.setBold(True)
-        for label in self.labels:
-            label.setFont(font)
+        self._label_pt = look["title_pt"]
         self._thin_labels()
 
     def _thin_labels(self, *_: object) -> None:
-        """Name every k-th class when the names would not fit side by side under their
-        cells (ten names at 1280×720, or long names a class trained): never overlapping."""
+        """Every class named under its cell, in the titles' size or smaller to fit (ten
+        names at 1280×720); only names too long for any readable size are thinned to
+        every k-th (:func:`~app.panels.items.fit_labels`): never overlapping."""
         if not self.labels:
             return
         one = self.box.mapViewToDevice(QRectF(0, 0, 1, 1)).boundingRect().width()
-        need = max(label.boundingRect().width() for label in self.labels) * 0.8 + 2
-        step = max(1, math.ceil(need / max(one, 1e-6)))
+        font, step = fit_labels(self.classes, self._label_pt, one)
         for i, label in enumerate(self.labels):
+            label.setFont(font)
             label.setVisible(i % step == 0)
 
     def show_layer(self, layer, previous=None) -> None:
