@@ -1,7 +1,7 @@
 """A class sending at once: 60 phones × 5 drawings, all in flight together, on loopback.
 
 The real digits model answers (``engine.load_model("digits", device="cpu")`` through
-``app.classroom.classifier``) and every drawing is saved as in class. The phones run in
+``app.class_server.classifier``) and every drawing is saved as in class. The phones run in
 a child process (their own interpreter, so they do not share the server's GIL) and time
 each drawing from sending to its answer. Each phone has a loopback address of its own
 (127.0.R.N, where the system allows it), so the per-address rate limit stays on as in
@@ -30,8 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.classroom import ClassServer, classifier
-from app.classroom.strokes import render
+from app.class_server import ClassServer, classifier
+from app.class_server.strokes import render
 
 SIDE = 340  # a phone's canvas, CSS pixels
 

@@ -119,7 +119,7 @@ def main() -> int:
         rng = np.random.default_rng(0)
         own = aliases()
         if not own:
-            from app.classroom.protocol import RateLimit
+            from app.class_server.protocol import RateLimit
 
             cm.server._limit = RateLimit(10**6, 10.0)  # one address for all: no limit
         digits = rng.choice([0, 1, 7], (args.phones, args.each))

@@ -1,6 +1,6 @@
 """Class mode in the window (issue #23): the class server, the wall, the stage's step.
 
-:mod:`app.classroom` is the server (no Qt): students' phones post drawings, the live
+:mod:`app.class_server` is the server (no Qt): students' phones post drawings, the live
 model answers. This package is the window's side, installed through the
 :class:`~app.host.WindowHost` like every feature:
 
@@ -17,7 +17,7 @@ model answers. This package is the window's side, installed through the
   prompt asked for (or the Teach panel's selected class when none was asked).
 
 Drawings are kept in the user data folder, ``class/<date-time>/`` (one PNG and one JSON
-record each, written atomically by :mod:`app.classroom.store`).
+record each, written atomically by :mod:`app.class_server.store`).
 """
 
 from __future__ import annotations
@@ -33,16 +33,16 @@ import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 
+from app.class_server.store import Drawing
 from app.classmode.sorting import Prompt, Summary, sort
 from app.classmode.wall import WallPanel
-from app.classroom.store import Drawing
 from app.host import WindowHost
 from app.stage.wall import Tile, WallStage, WallView
 from engine import ConvPadError
 from engine.storage import user_data_folder
 
 if TYPE_CHECKING:
-    from app.classroom.server import ClassServer
+    from app.class_server.server import ClassServer
 
 __all__ = ["ClassMode", "Entry", "install"]
 
@@ -140,7 +140,7 @@ class ClassMode(QObject):
         Raises OSError naming the address when it cannot listen."""
         if self.server is not None:
             return self.server.url
-        from app.classroom import ClassServer, classifier, qr_png  # aiohttp: only when asked
+        from app.class_server import ClassServer, classifier, qr_png  # aiohttp: only when asked
 
         stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         server = ClassServer(classifier(self._model, self.host.live.input_mode),

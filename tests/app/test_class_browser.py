@@ -13,7 +13,7 @@ import socket
 import numpy as np
 import pytest
 
-from app.classroom import Answer, ClassServer, join_url, lan_address, qr_png, qr_svg
+from app.class_server import Answer, ClassServer, join_url, lan_address, qr_png, qr_svg
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
                                                 "google-chrome", "chrome"))), None)

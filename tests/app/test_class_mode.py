@@ -186,9 +186,9 @@ def test_the_wall_takes_drawings_in_the_pens_gaps_and_waits_at_most_a_moment(
     PEN_WAIT_MS; with the pen up they go on at once."""
     from datetime import UTC, datetime
 
+    from app.class_server.protocol import Answer
+    from app.class_server.store import Drawing
     from app.classmode import PEN_WAIT_MS
-    from app.classroom.protocol import Answer
-    from app.classroom.store import Drawing
 
     cm = window.classmode
     pen = {"down": True, "gap": 2.0}  # a move due in 2 ms: no room for a wall slice

@@ -23,10 +23,10 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 
-from app.classroom import Answer, ClassServer
+from app.class_server import Answer, ClassServer
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = ROOT / "app" / "classroom" / "page"
+PAGE = ROOT / "app" / "class_server" / "page"
 GOOD = {"name": "Ana", "width": 300, "height": 300,
         "strokes": [[[60, 60], [240, 240]], [[240, 60], [60, 240]]]}
 
@@ -390,7 +390,7 @@ def test_stop_closes_the_port_and_every_connection(serve) -> None:
 
 # ----- start-up ---------------------------------------------------------------------------
 def test_class_mode_does_not_import_qt() -> None:
-    code = ("import sys, app.classroom; "
+    code = ("import sys, app.class_server; "
             "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'torch'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout
@@ -410,7 +410,7 @@ def test_a_port_in_use_is_named(server, tmp_path) -> None:
 def test_the_server_works_behind_the_pen(server, phone) -> None:
     """The server's threads run at a lower priority than the window's: a class's burst
     of drawings takes every core for a moment, and the pen must not wait for it."""
-    from app.classroom import pacing
+    from app.class_server import pacing
 
     assert phone.post()[0] == 200
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
@@ -425,7 +425,7 @@ def test_the_server_works_behind_the_pen(server, phone) -> None:
 def test_while_the_pen_moves_the_server_works_in_small_batches(serve, pen_down) -> None:
     """Pen up: everything waiting in one batch. Pen down: PEN_BATCH at a time, with a
     rest after each, so the window's pen finds the interpreter lock free."""
-    from app.classroom import pacing
+    from app.class_server import pacing
 
     batches: list[int] = []
     held: list[int] = []  # the first batch, held at the gate

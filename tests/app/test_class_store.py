@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from app.classroom import Answer, Drawing, answer_from, classifier, load
-from app.classroom.protocol import DrawingRequest, check_answer
-from app.classroom.store import save
-from app.classroom.strokes import render
+from app.class_server import Answer, Drawing, answer_from, classifier, load
+from app.class_server.protocol import DrawingRequest, check_answer
+from app.class_server.store import save
+from app.class_server.strokes import render
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 12, 3, 10, 15, tzinfo=UTC)
@@ -115,7 +115,7 @@ def test_a_missing_folder_holds_no_drawings(tmp_path) -> None:
 CHILD = textwrap.dedent(
     """
     import sys, threading
-    from app.classroom import Answer, ClassServer
+    from app.class_server import Answer, ClassServer
 
     def classify(rasters):
         return [Answer("7", {"7": 0.875, "1": 0.125}) for _ in rasters]

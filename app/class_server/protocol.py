@@ -15,7 +15,7 @@ would flip the rest of the wall's text are **removed**, then spaces are trimmed;
 be at most :data:`MAX_NAME` characters. A missing or ``null`` name is "".
 
 :class:`Answer` is what the model said; :func:`classifier` makes the batch
-``classify`` function :class:`~app.classroom.ClassServer` wants from a ConvPad model.
+``classify`` function :class:`~app.class_server.ClassServer` wants from a ConvPad model.
 The texts of the server's other refusals and its per-address :class:`RateLimit` are
 here too, so the whole protocol reads in one file.
 """

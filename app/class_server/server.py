@@ -15,7 +15,7 @@ Against a crowd or a hostile network: at most ``max_connections`` open connectio
 connection); headers must arrive within ``header_timeout`` seconds and a body within
 ``body_timeout``, so stalled clients are dropped without holding up others; at most
 ``rate_limit`` drawing requests per address. Nothing is printed: logs go to the
-``convpad.classroom`` logger; aiohttp's access log is off.
+``convpad.class_server`` logger; aiohttp's access log is off.
 
 Behind the pen: these threads share the window's interpreter lock (see :mod:`.pacing`).
 """
@@ -41,21 +41,21 @@ from pathlib import Path
 import numpy as np
 from aiohttp import web
 
-from app.classroom import protocol
-from app.classroom.address import join_url, lan_address
-from app.classroom.connections import Handler, set_up
-from app.classroom.pacing import (
+from app.class_server import protocol
+from app.class_server.address import join_url, lan_address
+from app.class_server.connections import Handler, set_up
+from app.class_server.pacing import (
     PEN_BATCH,
     PREPARE_THREADS,
     STORE_THREADS,
     behind_the_pen,
     give_way,
 )
-from app.classroom.protocol import MAX_BODY, Answer, DrawingRequest, RequestError
-from app.classroom.store import Drawing, make_folder, save
-from app.classroom.strokes import PEN_WIDTH, render
+from app.class_server.protocol import MAX_BODY, Answer, DrawingRequest, RequestError
+from app.class_server.store import Drawing, make_folder, save
+from app.class_server.strokes import PEN_WIDTH, render
 
-log = logging.getLogger("convpad.classroom")
+log = logging.getLogger("convpad.class_server")
 PAGE = Path(__file__).with_name("page")
 Classify = Callable[[list[np.ndarray]], list[Answer]]
 
@@ -76,7 +76,7 @@ class ClassServer:
 
     ``classify(rasters) -> answers`` gets a list of uint8 ``(324, 324)`` rasters (ink
     255 on 0) and returns one :class:`Answer` each, in a worker thread;
-    :func:`app.classroom.classifier` makes one from a ConvPad model. ``on_drawing``
+    :func:`app.class_server.classifier` makes one from a ConvPad model. ``on_drawing``
     runs in a store thread and must not wait for the thread that calls ``stop()``
     (emit a queued Qt signal, no blocking connection). ``pen_down()`` (any thread)
     says the window's pen is moving: the server then works at most half the time, in

@@ -28,8 +28,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from app.classroom.protocol import Answer, DrawingRequest
-from app.classroom.strokes import SIZE
+from app.class_server.protocol import Answer, DrawingRequest
+from app.class_server.strokes import SIZE
 from engine import WriteError
 from engine.storage import write_bytes_atomic
 

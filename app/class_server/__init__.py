@@ -26,8 +26,8 @@ _HOME = {
 
 def __getattr__(name: str) -> Any:
     if name in _HOME:
-        return getattr(import_module(f"app.classroom.{_HOME[name]}"), name)
-    raise AttributeError(f"module 'app.classroom' has no attribute {name!r}")
+        return getattr(import_module(f"app.class_server.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'app.class_server' has no attribute {name!r}")
 
 
 __all__ = [
