@@ -116,7 +116,7 @@ def test_the_lecture_model_opens_as_a_model(made):
     assert model.name == str(path.resolve()) and model.title == "lecture.keras (Keras)"
     assert model.classes == [str(d) for d in range(10)]
     assert (model.input_shape, model.spec.head, model.spec.preprocessing) == (
-        (1, 28, 28), "softmax", "mnist")
+        (1, 28, 28), "softmax", "network")
     assert model.card["format"] == "keras" and model.card["parameters"] == 1_668_490
     assert load_model(model.name, device="cpu").signature == model.signature
     kinds = [kind for _, kind, _ in model.signature[0]]
