@@ -36,6 +36,7 @@ class Headline(QLabel):
     def __init__(self) -> None:
         super().__init__("loading model…")
         self.setObjectName("prediction")
+        self.setTextFormat(Qt.TextFormat.PlainText)  # class names from a file are text
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setToolTip("The network's answer and how sure it is")
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)

@@ -13,6 +13,7 @@ non-modal banner; the traceback still goes to the terminal (the previous hook ru
 
 from __future__ import annotations
 
+import html
 import sys
 import threading
 from types import TracebackType
@@ -44,6 +45,13 @@ def one_line(text: object) -> str:
     newline or a terminal escape must not break a notice or a terminal)."""
     s = str(text).strip()
     return s if s.isprintable() else repr(s)[1:-1]
+
+
+def plain_tip(text: object) -> str:
+    """``text`` as a tooltip that shows it as text: Qt renders a tooltip that looks like
+    markup as rich text, so a student's name "<img src=…>" would load a picture. Marked
+    up explicitly, with the text escaped, it shows exactly what was typed."""
+    return f"<p>{html.escape(str(text))}</p>"
 
 
 def describe(exc: BaseException) -> str:
@@ -102,6 +110,7 @@ class NoticeBar(QFrame):
         bar = QHBoxLayout(self)
         bar.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # names from files are text
         self.label.setObjectName("notice")
         self.label.setAutoFillBackground(True)
         pal = self.label.palette()

@@ -262,10 +262,11 @@ class ClassServer:
     async def _index(self, request: web.Request) -> web.Response:
         self._check_token(request)
         prompt = self.prompt
+        # The prompt goes in last: a prompt that says "{{PEN}}" stays as the teacher typed it.
         page = (self._files["index.html"].decode()
-                .replace("{{PROMPT}}", html.escape(prompt or ""))
                 .replace("{{HIDDEN}}", "" if prompt else "hidden")
-                .replace("{{PEN}}", f"{self._pen_width:.6g}"))
+                .replace("{{PEN}}", f"{self._pen_width:.6g}")
+                .replace("{{PROMPT}}", html.escape(prompt or "")))
         return web.Response(text=page, content_type="text/html")
 
     async def _asset(self, request: web.Request) -> web.Response:

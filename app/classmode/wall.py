@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.classmode.sorting import Prompt, Summary
+from app.notices import plain_tip
 from app.numbers import percent_text
 from app.stage.wall import STATUS_COLOURS
 
@@ -222,8 +223,9 @@ class WallPanel(QWidget):
         item = QListWidgetItem(QIcon(QPixmap.fromImage(image)), words)
         item.setData(Qt.ItemDataRole.UserRole, index)
         item.setSizeHint(self._cell)
-        item.setToolTip(f"{name or 'no name'}: the network says {answer} ({percent_text(p)})"
-                        + (f" — {status}" if status else "") + ". Click: put it on the canvas.")
+        item.setToolTip(plain_tip(
+            f"{name or 'no name'}: the network says {answer} ({percent_text(p)})"
+            + (f" — {status}" if status else "") + ". Click: put it on the canvas."))
         if status in STATUS_COLOURS:
             item.setForeground(QBrush(QColor(STATUS_COLOURS[status])))
         self.list.insertItem(0, item)

@@ -110,6 +110,7 @@ class RecordControls(QWidget):
                               "that disagree with it")
         layout.addWidget(self.label)
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setObjectName("record_status")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)

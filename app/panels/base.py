@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.look import ACCENT, DIVERGING_LUT
+from app.notices import plain_tip
 from app.panels.items import FastImageItem, NumbersItem
 from app.panels.mosaic import Mosaic
 
@@ -63,6 +64,7 @@ class TitleLabel(QLabel):
         super().__init__(parent)
         self.full = f"{name}: {words}" if words else name
         self._name = name
+        self.setTextFormat(Qt.TextFormat.PlainText)  # a layer's name from a file is text
         self.setWordWrap(False)
         self.setMinimumWidth(10)
         self.setText(self.full)
@@ -166,7 +168,7 @@ class LayerPanel(QFrame):
 
     def set_help(self, text: str) -> None:
         """What this panel shows, as the title's tooltip (never over the values)."""
-        self.title.setToolTip(f"{self.title.full}. {text}")
+        self.title.setToolTip(plain_tip(f"{self.title.full}. {text}"))
 
     def apply_look(self, look: dict, title_font: QFont) -> None:
         """Follow the window's look (desk or presentation); subclasses add their labels."""

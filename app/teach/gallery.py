@@ -46,6 +46,7 @@ class SampleView(QDialog):
             Qt.TransformationMode.SmoothTransformation))
         layout.addWidget(picture)
         name = QLabel(path.name)
+        name.setTextFormat(Qt.TextFormat.PlainText)
         name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(name)
 

@@ -119,6 +119,7 @@ class TeachPanel(TrainingSide, QWidget):
         outer.addWidget(self.split, 1)
 
         self.status = QLabel("")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setObjectName("teach_status")
         self.status.setWordWrap(True)
         outer.addWidget(self.status)

@@ -245,3 +245,12 @@ def test_the_wall_keeps_every_answer_in_view_in_cells_of_one_size(qtbot):
     assert fm.horizontalAdvance(name) <= items[1].sizeHint().width()
     assert 3 * fm.lineSpacing() <= items[1].sizeHint().height() - 96  # three lines fit
     assert long_name in items[1].toolTip()
+    # A name that looks like markup is shown as typed, in the cell and in its tooltip
+    # (Qt renders a tooltip that looks like markup: "<img src=…>" loaded a file).
+    from PySide6.QtGui import QTextDocument
+
+    wall.add(2, raster, '<img src="x.png">', "1", 0.5, "")
+    doc = QTextDocument()
+    doc.setHtml(wall.list.item(0).toolTip())
+    assert doc.toPlainText().startswith('<img src="x.png">: the network says 1')
+    assert wall.list.item(0).text().startswith('<img src="x.png">'[:10])

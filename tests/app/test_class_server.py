@@ -159,6 +159,8 @@ def test_prompt_is_shown_escaped_and_polled(server, phone) -> None:
     assert "draw a &lt;b&gt;7&lt;/b&gt;" in page and "<b>7" not in page
     assert phone.post()[0] == 200
     assert server.received[-1].prompt == "draw a <b>7</b>"
+    server.prompt = "type {{PEN}} or {{HIDDEN}}"  # the page's own placeholders, as text
+    assert '<p id="prompt" >type {{PEN}} or {{HIDDEN}}</p>' in phone.call("GET", "/")[1]
     server.prompt = None
     assert phone.call("GET", "/api/prompt", token="header")[1] == {"prompt": None}
 
