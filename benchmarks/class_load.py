@@ -121,7 +121,7 @@ def main() -> None:
     rounds, floors, cpu = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         server = ClassServer(classify, Path(folder) / "class", host="127.0.0.1",
-                             rate_limit=limit)
+                             rate_limit=limit, **({} if own else {"per_address": 10**6}))
         url = server.start()
         try:
             for r in range(args.rounds):

@@ -122,6 +122,7 @@ def main() -> int:
             from app.class_server.protocol import RateLimit
 
             cm.server._limit = RateLimit(10**6, 10.0)  # one address for all: no limit
+            cm.server._per_address.cap = 10**6
         digits = rng.choice([0, 1, 7], (args.phones, args.each))
         bodies = [[json.dumps({"name": f"phone {i}", "width": SIDE, "height": SIDE,
                                "strokes": digit_strokes(d, rng)}).encode() for d in row]

@@ -13,13 +13,39 @@ import socket
 from aiohttp import web
 
 
+class PerAddress:
+    """Open connections per client address, at most ``cap`` each: one device holding
+    connections open (a stuck page, or an attack) cannot take the whole room's slots."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.open: dict[str, int] = {}
+
+    def take(self, address: str) -> bool:
+        n = self.open.get(address, 0)
+        if n >= self.cap:
+            return False
+        self.open[address] = n + 1
+        return True
+
+    def give_back(self, address: str) -> None:
+        n = self.open.get(address, 0) - 1
+        if n > 0:
+            self.open[address] = n
+        else:
+            self.open.pop(address, None)
+
+
 class Handler(web.RequestHandler):
     """aiohttp's handler for one connection, in ``live`` while connected; it holds one
-    slot of the connection cap, given back once when the connection ends or fails."""
+    slot of the connection cap (and one of its address's), given back once when the
+    connection ends or fails."""
 
-    def __init__(self, live: set, slots: asyncio.Semaphore, *args, **kwargs) -> None:
+    def __init__(self, live: set, slots: asyncio.Semaphore, *args,
+                 address: str = "", per_address: PerAddress | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.live, self.slots, self.holds_slot = live, slots, True
+        self.address, self.per_address = address, per_address
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.live.add(self)
@@ -34,6 +60,8 @@ class Handler(web.RequestHandler):
         if self.holds_slot:
             self.holds_slot = False
             self.slots.release()
+            if self.per_address is not None:
+                self.per_address.give_back(self.address)
 
 
 def set_up(handler: Handler, conn: socket.socket, task: asyncio.Task) -> None:

@@ -12,10 +12,12 @@ answers the student: nobody is answered before the drawing is on disk (see
 
 Against a crowd or a hostile network: at most ``max_connections`` open connections
 (newcomers wait in the listen queue until one closes; every reply closes its
-connection); headers must arrive within ``header_timeout`` seconds and a body within
-``body_timeout``, so stalled clients are dropped without holding up others; at most
-``rate_limit`` drawing requests per address. Nothing is printed: logs go to the
-``convpad.class_server`` logger; aiohttp's access log is off.
+connection), at most ``per_address`` of them from one address (more are closed at
+once: one device cannot hold the room's slots); headers must arrive within
+``header_timeout`` seconds and a body within ``body_timeout``, so stalled clients are
+dropped without holding up others; at most ``rate_limit`` drawing requests per address.
+Nothing is printed: logs go to the ``convpad.class_server`` logger; aiohttp's access
+log is off.
 
 Behind the pen: these threads share the window's interpreter lock (see :mod:`.pacing`).
 """
@@ -43,7 +45,7 @@ from aiohttp import web
 
 from app.class_server import protocol
 from app.class_server.address import join_url, lan_address
-from app.class_server.connections import Handler, set_up
+from app.class_server.connections import Handler, PerAddress, set_up
 from app.class_server.pacing import (
     PEN_BATCH,
     PREPARE_THREADS,
@@ -87,6 +89,7 @@ class ClassServer:
     def __init__(self, classify: Classify, store_dir: str | Path, host: str | None = None,
                  port: int = 0, on_drawing: Callable[[Drawing], object] | None = None,
                  pen_width: float = PEN_WIDTH, *, max_connections: int = 200,
+                 per_address: int = 32,
                  rate_limit: tuple[int, float] = (10, 10.0), header_timeout: float = 5.0,
                  body_timeout: float = 10.0, answer_timeout: float = 60.0,
                  max_batch: int = 64, pen_down: Callable[[], bool] | None = None) -> None:
@@ -95,6 +98,7 @@ class ClassServer:
         self.store_dir = Path(store_dir)
         self._host, self._port, self._pen_width = host, port, pen_width
         self._max_connections, self._rate = max_connections, rate_limit
+        self._per_address_cap = per_address
         self._header_timeout, self._body_timeout = header_timeout, body_timeout
         self._answer_timeout, self._max_batch = answer_timeout, max_batch
         self._prompt: str | None = None  # one attribute: reads and writes are atomic
@@ -176,6 +180,7 @@ class ClassServer:
     async def _open(self) -> None:
         self._live: set[Handler] = set()
         self._slots = asyncio.Semaphore(self._max_connections)
+        self._per_address = PerAddress(self._per_address_cap)
         self._waiting: set[asyncio.Future] = set()
         self._limit = protocol.RateLimit(*self._rate)
         self._count = 0
@@ -206,17 +211,25 @@ class ClassServer:
         while True:
             await self._slots.acquire()
             try:  # returns at once while connections are queued: a burst costs no waits
-                conn, _ = await loop.sock_accept(self._socket)
+                conn, peer = await loop.sock_accept(self._socket)
             except OSError as exc:  # out of file handles …: try again shortly
                 self._slots.release()
                 log.warning("class server: cannot accept a connection (%s)", exc)
                 await asyncio.sleep(0.1)
                 continue
+            address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+            if not self._per_address.take(address):
+                conn.close()  # this device holds its share already: no slot for more
+                self._slots.release()
+                log.info("class server: %s holds %d connections; one more closed", address,
+                         self._per_address_cap)
+                continue
             # keepalive_timeout also closes a connection whose request headers have not
             # all arrived by then (aiohttp starts that timer when the connection opens).
             handler = Handler(self._live, self._slots, self._runner.server, loop=loop,
                                keepalive_timeout=self._header_timeout, access_log=None,
-                               lingering_time=1.0)
+                               lingering_time=1.0, address=address,
+                               per_address=self._per_address)
             # A task each, so a burst of connections is not set up one loop turn apiece.
             task = loop.create_task(loop.connect_accepted_socket(lambda h=handler: h, conn))
             task.add_done_callback(functools.partial(set_up, handler, conn))

@@ -273,9 +273,11 @@ def test_more_than_ten_drawings_in_ten_seconds_from_one_address(server) -> None:
         assert Client(server.url, source(301)).post()[0] == 200
 
 
-def _raw(url: str) -> socket.socket:
+def _raw(url: str, source_address: str | None = None) -> socket.socket:
     parts = urlsplit(url)
-    return socket.create_connection((parts.hostname, parts.port), timeout=10)
+    return socket.create_connection((parts.hostname, parts.port), timeout=10,
+                                    source_address=(source_address, 0) if source_address
+                                    else None)
 
 
 def _closed_by_server(s: socket.socket, within: float) -> bytes | None:
@@ -324,8 +326,9 @@ def test_stalled_clients_do_not_hold_up_others(serve, capfd) -> None:
 
 
 def test_two_hundred_connections_at_most(serve) -> None:
-    s = serve(header_timeout=30)
-    idle = [_raw(s.url) for _ in range(200)]
+    # Ten devices holding 20 connections each (under the 32 one address may hold).
+    s = serve(header_timeout=30, **({} if aliases() else {"per_address": 1000}))
+    idle = [_raw(s.url, source(i % 10)) for i in range(200)]
     time.sleep(0.3)  # the server accepts them all
     # The 201st waits in the listen queue, not answered and not refused …
     extra = _raw(s.url)
@@ -339,6 +342,24 @@ def test_two_hundred_connections_at_most(serve) -> None:
     assert time.monotonic() - t0 < 2  # not after a 30 s timeout
     assert reply.startswith(b"HTTP/1.1 200 ") and b'{"prompt": null}' in reply
     for c in (*idle, extra):
+        c.close()
+
+
+def test_one_device_cannot_hold_the_rooms_connections(serve) -> None:
+    """One address holds at most ``per_address`` connections: more are closed at once,
+    and the room's other devices are served as before."""
+    if not aliases():
+        pytest.skip("needs loopback addresses of their own (127.0.0.2 …) for two devices")
+    s = serve(header_timeout=30, per_address=8)
+    held = [_raw(s.url, source(0)) for _ in range(8)]
+    time.sleep(0.3)
+    extra = _raw(s.url, source(0))
+    assert _closed_by_server(extra, 2) == b""  # closed at once, no reply
+    assert Client(s.url, source(1)).call("GET", "/api/prompt")[0] == 200
+    held.pop().close()  # one of the device's own closes: it may open another
+    time.sleep(0.2)
+    assert Client(s.url, source(0)).call("GET", "/api/prompt")[0] == 200
+    for c in (*held, extra):
         c.close()
 
 
