@@ -53,9 +53,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                ("Ctrl+Shift+U",), "unpin_a"),
     ActionSpec("act_compare_diff", "Show B − A", "Every panel shows what changed from A to "
                "the live drawing B", ("Ctrl+Shift+D",), "compare_diff", checkable=True),
-    ActionSpec("act_show_rate", "Show the update rate", "A small readout under the pickers: "
-               "how many times a second the panels catch up with the pen, and what the "
-               "network costs (a slow machine shows fewer; the ink never slows)", (),
+    ActionSpec("act_show_rate", "Show the update rate", "A small readout under the pickers "
+               "(on the stage, at the right of its subtitle): how many times a second the "
+               "panels or the stage catch up with the pen, and what the network costs (a "
+               "slow machine shows fewer; the ink never slows)", (),
                "set_show_rate", checkable=True),
     ActionSpec("act_compare_a", "Show A", "Every panel shows the pinned drawing A (flip "
                "back and forth with B)", ("Ctrl+Shift+A",), "compare_a", checkable=True),

@@ -86,6 +86,7 @@ class Commands:
     def set_show_rate(self, on: bool) -> None:
         """Show or hide the update-rate readout (View ▸ Show the update rate)."""
         self.controls.rate_label.setVisible(on)
+        self.views.show_rate(on)
 
     # ----- compare A/B --------------------------------------------------------------------
     def pin_as_a(self) -> None:

@@ -29,8 +29,9 @@ SLICE_MS = float(os.environ.get("CONVPAD_SLICE_MS", "0"))
 class ViewStack(QStackedWidget):
     """The deck, the stage and the stage's step-through, following ``live``.
 
-    ``rate(text)``: how many times a second the panels caught up with the pen lately,
-    and the network's time per drawing (the window's optional readout)."""
+    ``rate(text)``: how many times a second the panels (or the stage) caught up with
+    the pen lately, and the network's time per drawing (the window's optional readout;
+    :meth:`show_rate` also shows it on the stage, where the pickers are hidden)."""
 
     rate = Signal(str)
 
@@ -63,6 +64,20 @@ class ViewStack(QStackedWidget):
         live.shown.connect(self._on_shown)
         self.deck.round_done.connect(
             lambda n: self.rate.emit(f"panels {n:.0f}/s · network {live.trace_ms:.1f} ms"))
+        self._rate_on = False
+        self.stage.view.caught_up.connect(self._stage_rate)
+
+    def show_rate(self, on: bool) -> None:
+        """The update-rate readout on the stage too (View ▸ Show the update rate)."""
+        self._rate_on = on
+        if not on:
+            self.stage.set_rate_text(None)
+
+    def _stage_rate(self, n: float) -> None:
+        text = f"stage {n:.0f}/s · network {self.live.trace_ms:.1f} ms"
+        self.rate.emit(text)
+        if self._rate_on:
+            self.stage.set_rate_text(text)
 
     def _on_model(self, model, probe) -> None:
         self.deck.close_zooms()

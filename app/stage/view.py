@@ -37,6 +37,9 @@ class StageView(QWidget):
     """Paints the current stage: its title row and its body."""
 
     clicked = Signal(QPointF)
+    #: ``caught_up(rate)``: the stage shows the newest trace whole again; ``rate`` is how
+    #: many times it did in the last second (the update-rate readout).
+    caught_up = Signal(float)
 
     def __init__(self, stage) -> None:
         super().__init__(stage)
@@ -59,16 +62,26 @@ class StageView(QWidget):
         self._pieces: list[QRect] | None = []  # what paced repaints still owe (None: all)
         self.owed = QElapsedTimer()  # since the stage fell behind the newest trace
         self._costs: dict[tuple | None, float] = {}  # ms, per piece's last paint (None: whole)
+        self._round_open = False  # a trace came that the stage does not show whole yet
+        self._caught: list[int] = []  # when it last caught up, ms (the last second's)
+        self._clock = QElapsedTimer()
+        self._clock.start()
 
     def want(self, pieces: list[QRect] | None) -> None:
         """A new trace changes ``pieces`` of the stage (None: anything): the paced
         repaints paint them, oldest owed first."""
         if not self.behind:
             self.owed.start()
+        self.new_trace()
         if pieces is None or self._pieces is None:
             self._pieces = None
         else:
             self._pieces += [p for p in pieces if p not in self._pieces]
+
+    def new_trace(self) -> None:
+        """A newer trace came: the next paint that leaves nothing owed shows it whole
+        (counted for the update-rate readout)."""
+        self._round_open = True
 
     @property
     def behind(self) -> bool:
@@ -142,6 +155,11 @@ class StageView(QWidget):
             p.end()
         self.records, self._painted = ink.records, (ink.painted, ink.batches)
         self.paints += 1
+        if self._round_open and not self.behind:  # the newest trace is on screen whole
+            self._round_open = False
+            now = self._clock.elapsed()
+            self._caught = [t for t in self._caught if now - t < 1000] + [now]
+            self.caught_up.emit(float(len(self._caught)))
         self.paint_ms = clock.nsecsElapsed() / 1e6
         self.since_paint.start()
 

@@ -9,7 +9,7 @@ number of requests between two frames (pen strokes, clicker presses) cost one pa
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRect, QRectF, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
@@ -58,6 +58,10 @@ class Stage(QWidget):
         self._title: QRectF = QRectF()
         self._subtitle: QRectF = QRectF()
         self._pager: QRectF = QRectF()
+        self._rate: QRectF = QRectF()
+        self.rate_text: str | None = None  # the update-rate readout (None: turned off)
+        self._rate_clock = QElapsedTimer()
+        self._rate_clock.start()
         self._body: QRectF = QRectF()
         self.strip = PipelineStrip(self)
         self.view = StageView(self)
@@ -89,6 +93,7 @@ class Stage(QWidget):
         self._weights = weights
         v = self.view
         if not paced:
+            v.new_trace()
             v.update()
         else:
             v.want(self._live_pieces() if same else None)
@@ -117,6 +122,15 @@ class Stage(QWidget):
         self._feature_step = step
         if self._trace is not None:
             self._rebuild(self._trace, self._structure)
+
+    def set_rate_text(self, text: str | None) -> None:
+        """The update-rate readout at the right of the subtitle row (None: none). While
+        the pen moves it is repainted at most once a second: its own small repaint."""
+        shown = self.rate_text
+        self.rate_text = text
+        if text is None or shown is None or self._rate_clock.elapsed() >= 1000:
+            self._rate_clock.restart()
+            self.view.update(self._rate.toAlignedRect())
 
     def refresh_step(self, step: StageBase) -> None:
         """``step``'s data changed: repaint if it is on screen."""
@@ -313,6 +327,8 @@ class Stage(QWidget):
         self._title = QRectF(m, g, w - 2 * m - pager_w - g, th)
         self._pager = QRectF(w - m - pager_w, g, pager_w, th)
         self._subtitle = QRectF(m, g + th, w - 2 * m, sl)
+        rate_w = text_width("stage 888/s · network 88.8 ms", t.label_px)
+        self._rate = QRectF(w - m - rate_w, g + th, rate_w, sl)
         top = self._subtitle.bottom() + 2 * g
         self._body = QRectF(m, top, w - 2 * m, (h - sh) - top - 2 * g)
         self._layout_stages()
@@ -339,6 +355,9 @@ class Stage(QWidget):
             ink.fit_text(self._subtitle, (DRAW_SOMETHING, "draw something"), t.label_px,
                          align="left", color=look.accent)
             return ink
+        if self.rate_text:
+            ink.fit_text(self._rate, (self.rate_text,), t.label_px, align="right",
+                         color=look.dim, bold=False)
         stage = self._stages[self._index]
         if not ink.fit_text(self._title, stage.titles, t.title_px, align="left"):
             ink.fit_text(self._title, stage.titles, t.min_px, align="left")
@@ -352,8 +371,11 @@ class Stage(QWidget):
             ink.fit_text(self._subtitle, (COMPARING, "B − A: changes from the pinned A"),
                          t.label_px, align="left", color=look.accent)
         elif not t.compact:
-            ink.fit_text(self._subtitle, (stage.subtitle,), t.label_px, align="left",
-                         color=look.dim, bold=False)
+            sub = QRectF(self._subtitle)
+            if self.rate_text:  # the readout keeps the right of the row
+                sub.setRight(self._rate.left() - t.gap)
+            ink.fit_text(sub, (stage.subtitle,), t.label_px, align="left", color=look.dim,
+                         bold=False)
         frame = Frame(self._trace.layers, list(self._trace.classes),
                       self._trace.probabilities, self._blank, self._selection, self._limits,
                       getattr(self._trace, "difference", False), self._explanation)

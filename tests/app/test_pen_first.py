@@ -154,6 +154,24 @@ def test_the_rate_readout_says_how_often_the_panels_catch_up(qtbot, window):
     assert not label.isVisible()
 
 
+def test_the_rate_readout_shows_on_the_stage_too(qtbot, window):
+    """The pickers are hidden on the stage, where a slow laptop on a projector matters
+    most: the readout says how often the stage catches up, at the right of its subtitle."""
+    window.action("act_show_rate").trigger()
+    window.action("act_present").trigger()
+    stage = window.stage
+    qtbot.waitUntil(lambda: stage.view.isVisible() and stage.view.paints > 0, timeout=5_000)
+    stroke(qtbot, window.canvas, [(0.3, 0.3), (0.7, 0.3), (0.5, 0.8)])
+    qtbot.waitUntil(lambda: (stage.rate_text or "").startswith("stage "), timeout=10_000)
+    assert "/s · network " in stage.rate_text
+    qtbot.waitUntil(lambda: any(s.text == stage.rate_text for s in stage.shown_texts()),
+                    timeout=5_000)
+    window.action("act_show_rate").trigger()
+    assert stage.rate_text is None
+    qtbot.waitUntil(lambda: not any(s.text.startswith("stage ") and "/s" in s.text
+                                    for s in stage.shown_texts()), timeout=5_000)
+
+
 def test_the_stage_paints_after_the_pen_s_ink_and_never_starves(qtbot, window, monkeypatch):
     """A stage repaint requested while the pen's newest ink is unpainted waits for the
     ink's own repaint (else the ink would wait for every number on the stage), and for
