@@ -185,7 +185,7 @@ class PanelDeck(QStackedWidget):
             page.show_panel(k, trace, blank)
             self._shown_by[k] = trace
             view = page.panels[k][0].view
-            self._cost[k] = (clock.nsecsElapsed() - before) / 1e6 + view.paint_ms
+            self._measured(k, (clock.nsecsElapsed() - before) / 1e6 + view.paint_ms)
             painting += view.paint_ms
             done += 1
             self._idle.restart()
@@ -204,6 +204,18 @@ class PanelDeck(QStackedWidget):
             self._pending = None
             self._refresh_zooms()
         self._round_ended(trace)
+
+    def _measured(self, k: int, cost: float) -> None:
+        """Panel ``k`` took ``cost`` ms. Each panel's estimate is its own last cost, so a
+        slow spell (the machine busy for a moment) left every estimate too high for the
+        pen's gaps, and the panels waited a whole stroke, one forced update per
+        MAX_WAIT_MS. When a panel that was slow is now fast, the machine is: the others'
+        estimates come down in the same proportion."""
+        old = self._cost[k]
+        self._cost[k] = cost
+        if old > 2.0 and cost < 0.5 * old:
+            scale = cost / old
+            self._cost = [c * scale if j != k else c for j, c in enumerate(self._cost)]
 
     def _rest_ms(self) -> float:
         """The rest between rounds: the panels' share of the GUI thread stays at most

@@ -113,6 +113,29 @@ def test_a_slice_waits_for_the_pen_s_next_move_and_does_one_panel_at_a_time(qtbo
     assert all(p.frames > f for p, f in zip(window.panels(), frames, strict=True))
 
 
+def test_after_a_slow_spell_the_panels_follow_the_pen_again_at_once(qtbot, window):
+    """Every panel slow a moment ago (their estimates 25 ms) and a 120 Hz pen whose gaps
+    are 7 ms: the first panel forced after MAX_WAIT_MS measures the machine fast again,
+    and the round ends in a few slices — it used to take one panel per 150 ms (2 s)."""
+    from app.panels.deck import MAX_WAIT_MS
+
+    deck = window.deck
+    window.load_preset("X (lecture)")
+    window.run_network_now()
+    x, _ = window.model.prepare(window.canvas.raster(), input=window.live.input_mode)
+    trace = window.model.trace(x)  # a trace no panel shows yet
+    n = len(window.panels())
+    deck._cost = [25.0] * n
+    deck.pen_gap = lambda: 7.0
+    start = time.perf_counter()
+    deck.show_trace(trace, False, budget_ms=0)
+    qtbot.waitUntil(lambda: deck.settled, timeout=5_000)
+    took = time.perf_counter() - start
+    assert deck.shown is trace
+    assert took < 3 * MAX_WAIT_MS / 1000, took  # not n × 150 ms
+    assert max(deck._cost) < 7.0
+
+
 def test_hidden_panels_cost_nothing_and_catch_up_when_shown(qtbot, window):
     window.load_preset("X (lecture)")
     window.run_network_now()
