@@ -17,6 +17,7 @@ from typing import Any
 from engine.catalog import list_models, model_spec
 from engine.cli.classify import shown
 from engine.errors import ConvPadError
+from engine.storage.cards import read_card
 
 
 def add_parser(sub: argparse._SubParsersAction, common) -> None:
@@ -101,8 +102,10 @@ def train_folder(data: str | Path, epochs: int | None = None, device: str = "aut
     except WriteError as exc:
         print(f"error: {shown(exc)}", file=sys.stderr)
         return 2
-    summary = {k: model.card.get(k) for k in ("data", "epochs", "best_epoch", "held_out",
-                                              "transfer", "date")}
+    # What was written (the card gets its date when saved), read back by the one reader.
+    written = read_card(card).fields
+    summary = {k: written.get(k) for k in ("data", "epochs", "best_epoch", "held_out",
+                                           "transfer", "date")}
     print(json.dumps({"card": str(card), "title": model.spec.title, "classes": model.classes,
                       **summary}, indent=2))
     return 0

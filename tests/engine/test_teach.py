@@ -408,6 +408,8 @@ def test_convpad_train_data_trains_a_folder_and_model_opens_it(tmp_path, capsys)
     summary = json.loads(printed.out)
     assert summary["card"] == str(out / "model.json") and summary["classes"] == ["O", "X"]
     assert summary["data"]["size"] == 8 and summary["epochs"] == 2
+    written = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert summary["date"] == written["date"] is not None  # what was written, not before
     assert main.model_problem(str(out)) is None  # `convpad --model FOLDER` opens it
     assert load_model(str(out), device="cpu").classes == ["O", "X"]
     (out / "model.json").write_text("{}")
