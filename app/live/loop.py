@@ -102,6 +102,7 @@ class Live(QObject):
         self.latest: tuple[object, bool] | None = None  # the last (trace, blank) shown
         self.last_b: tuple[object, bool] | None = None  # … and the live drawing's own
         self._cache: dict[tuple[str, str], object] = {}
+        self._stamps: dict[tuple[str, str], object] = {}  # each cached file's size and time
         self._jobs: dict[int, tuple[str, str]] = {}
         self._request = 0
         self._dirty = False
@@ -130,6 +131,11 @@ class Live(QObject):
         """Make ``name`` on ``device`` the live model (now if cached, else once loaded)."""
         self.wanted = (name, device)
         cached = self._cache.get(self.wanted)
+        if cached is not None and self._stamps.get(self.wanted) != _stamp(name):
+            # The file changed since it was opened (a network re-exported, a model saved
+            # again): read it again, and refuse it as a load would if it went bad.
+            del self._cache[self.wanted]
+            cached = None
         if cached is not None:
             self._request = -1
             self._activate(device, cached)
@@ -145,7 +151,9 @@ class Live(QObject):
         if got.fallback:
             self.notice.emit(got.fallback)
             device = "cpu"
-        self._cache.setdefault((name, device), got)
+        if (name, device) not in self._cache:
+            self._cache[(name, device)] = got
+            self._stamps[(name, device)] = _stamp(name)
         if job == self._request:
             self._activate(device, got)
 
@@ -352,3 +360,16 @@ class Live(QObject):
         self._timer.stop()
         self.loader.close(wait)
         self.tracer.close(wait)
+
+
+def _stamp(name: str) -> tuple[int, int] | None:
+    """A model file's (modification time, size): a shipped name has none; a saved
+    model's is its card's (saving again rewrites it)."""
+    path = Path(name)
+    try:
+        if path.is_dir():
+            path = path / "model.json"
+        info = path.stat()
+    except (OSError, ValueError):
+        return None
+    return info.st_mtime_ns, info.st_size

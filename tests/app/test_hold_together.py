@@ -295,3 +295,41 @@ def test_the_window_takes_class_names_as_a_list(qtbot):
     w.show()
     qtbot.waitUntil(lambda: w.model is not None, timeout=LOAD_MS)
     assert w.model.classes[7] == "d7"
+
+
+def test_a_network_file_changed_since_it_was_opened_is_read_again(qtbot, tmp_path):
+    """Reopening a file re-exported since (another input size) shows the new network,
+    not the one remembered from its first opening (issue #21)."""
+    import os
+
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    def graph(side: int, outputs: int = 3) -> bytes:
+        w = onnx.numpy_helper.from_array(np.ones((side * side, outputs), np.float32), "w")
+        nodes = [helper.make_node("Flatten", ["x"], ["f"]),
+                 helper.make_node("Gemm", ["f", "w"], ["g"]),
+                 helper.make_node("Softmax", ["g"], ["y"])]
+        g = helper.make_graph(nodes, "n", [helper.make_tensor_value_info(
+            "x", TensorProto.FLOAT, [1, 1, side, side])], [helper.make_tensor_value_info(
+                "y", TensorProto.FLOAT, [1, outputs])], [w])
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]) \
+            .SerializeToString()
+
+    path = tmp_path / "net.onnx"
+    path.write_bytes(graph(12))
+    w = app.create_main_window(model="digits")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.model is not None, timeout=LOAD_MS)
+    name = str(path.resolve())
+    w.live.request(name, "auto")
+    qtbot.waitUntil(lambda: w.model.name == name, timeout=LOAD_MS)
+    assert w.model.input_shape == (1, 12, 12)
+    w.live.request("digits", "auto")
+    qtbot.waitUntil(lambda: w.model.name == "digits", timeout=LOAD_MS)
+    path.write_bytes(graph(16))
+    os.utime(path, ns=(1, 10**18))  # a new time, whatever the clock's resolution
+    w.live.request(name, "auto")
+    qtbot.waitUntil(lambda: w.model.name == name and w.model.input_shape == (1, 16, 16),
+                    timeout=LOAD_MS)
