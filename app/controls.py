@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas import Canvas
 from app.live import Live
+from app.notices import plain_tip
 from app.numbers import percent_text
 from engine import list_models, model_spec
 
@@ -90,6 +91,13 @@ class DeskControls(QWidget):
         grid.addWidget(QLabel("Device"), 1, 0)
         grid.addWidget(self.device_picker, 1, 1)
         grid.addWidget(self.device_label, 2, 1)
+        # What was read from an opened network's file (its "card"): shown when one is live.
+        self.model_info = QLabel("")
+        self.model_info.setObjectName("model_info")
+        self.model_info.setTextFormat(Qt.TextFormat.PlainText)
+        self.model_info.setWordWrap(True)
+        self.model_info.hide()
+        grid.addWidget(self.model_info, 4, 1)
         # How often the views catch up with the pen (View ▸ Show the update rate).
         self.rate_label = QLabel("")
         self.rate_label.setObjectName("rate_label")
@@ -130,6 +138,11 @@ class DeskControls(QWidget):
         self._sync(model.name, self.live.device)
         self.device_label.setText(f"running on: {model.device_name}")
         self.device_label.setToolTip(f"torch device {model.device}")
+        summary = network_summary(model)
+        self.model_info.setVisible(bool(summary))
+        if summary:
+            self.model_info.setText(summary[0])
+            self.model_info.setToolTip(plain_tip(summary[1]))
 
     def _on_loading(self, name: str, device: str) -> None:
         self.prediction.setText("loading model…")
@@ -171,9 +184,16 @@ class DeskControls(QWidget):
         if model is None or last is None:
             return
         trace, blank = last
-        edited = f"  · {model.title}" if model.edited else ""
+        # An edited model, or a network opened from a file, is named in the headline, on
+        # a line of its own below the answer (the headline has room for two), elided so
+        # the answer itself is never cut.
+        named = model.edited or bool(model.card.get("file"))
+        fm = self.prediction.fontMetrics()
+        edited = fm.elidedText(model.title, Qt.TextElideMode.ElideRight,
+                               max(self.prediction.width(), fm.horizontalAdvance("M" * 10))
+                               ) if named else ""
         if blank:
-            self.prediction.setText(edited.strip(" ·"))
+            self.prediction.setText(edited)
             self.prediction.setToolTip("Nothing drawn yet: no answer")
             return
         text = f"{trace.prediction}   {percent_text(float(np.max(trace.probabilities)))}"
@@ -181,6 +201,29 @@ class DeskControls(QWidget):
         if a is not None:  # both answers, B (the live drawing) first
             text = (f"B: {text}\nA: {a.prediction}   "
                     f"{percent_text(float(np.max(a.probabilities)))}")
-        self.prediction.setText(text + edited)
+        self.prediction.setText(text + ("  · " if "\n" in text else "\n") + edited
+                                if edited else text)
         self.prediction.setToolTip(", ".join(
             f"{c}: {v * 100:.1f}%" for c, v in zip(trace.classes, trace.probabilities)))
+
+
+def network_summary(model) -> tuple[str, str] | None:
+    """For a network opened from a file: one line of what was read (its format, layers,
+    weights, input and classes) and the whole layer list for its tooltip; else None."""
+    card = model.card
+    if not card.get("file"):
+        return None
+    layers = card.get("layers") or []
+    h, w = (card.get("input_size") or [0, 0])[:2]
+    classes = model.classes
+    named = ", ".join(classes) if len(classes) <= 4 else f"{classes[0]} … {classes[-1]}"
+    line = (f"{card.get('format', '?')} · {len(layers)} layers · "
+            f"{int(card.get('parameters', 0)):,} weights · {h}×{w} in → {len(classes)} "
+            f"classes ({named})")
+    rows = [f"{lay.get('name')}: {lay.get('kind')} from {lay.get('from')}, "
+            f"{'×'.join(str(d) for d in lay.get('output_shape') or [])}" for lay in layers]
+    left = card.get("left_out") or []
+    tip = "\n".join([f"{card['file']} — what ConvPad read:", *rows]
+                    + ([f"left out (identity at inference): {', '.join(map(str, left))}"]
+                       if left else []))
+    return line, tip

@@ -51,7 +51,7 @@ def plain_tip(text: object) -> str:
     """``text`` as a tooltip that shows it as text: Qt renders a tooltip that looks like
     markup as rich text, so a student's name "<img src=…>" would load a picture. Marked
     up explicitly, with the text escaped, it shows exactly what was typed."""
-    return f"<p>{html.escape(str(text))}</p>"
+    return "<p>" + html.escape(str(text)).replace("\n", "<br>") + "</p>"
 
 
 def describe(exc: BaseException) -> str:

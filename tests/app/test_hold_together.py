@@ -326,6 +326,13 @@ def test_a_network_file_changed_since_it_was_opened_is_read_again(qtbot, tmp_pat
     w.live.request(name, "auto")
     qtbot.waitUntil(lambda: w.model.name == name, timeout=LOAD_MS)
     assert w.model.input_shape == (1, 12, 12)
+    # What was read is shown (#21): the headline names the file, the info line sums up.
+    w.load_preset("X (lecture)")
+    w.run_network_now()
+    assert "net.onnx" in w.prediction.text().split("\n")[-1]
+    info = w.controls.model_info
+    assert not info.isHidden() and "432 weights" in info.text() and "12×12" in info.text()
+    assert "3 classes" in info.text() and "Gemm" in info.toolTip()
     w.live.request("digits", "auto")
     qtbot.waitUntil(lambda: w.model.name == "digits", timeout=LOAD_MS)
     path.write_bytes(graph(16))
@@ -333,3 +340,6 @@ def test_a_network_file_changed_since_it_was_opened_is_read_again(qtbot, tmp_pat
     w.live.request(name, "auto")
     qtbot.waitUntil(lambda: w.model.name == name and w.model.input_shape == (1, 16, 16),
                     timeout=LOAD_MS)
+    w.live.request("digits", "auto")
+    qtbot.waitUntil(lambda: w.model.name == "digits", timeout=LOAD_MS)
+    assert w.controls.model_info.isHidden()  # a shipped model: its own card, no file
