@@ -277,8 +277,19 @@ class KernelSumStage(_ConvStage):
         ink.outline(self.picks[o], ink.look.accent, t.pen * 3)
 
 
+#: A step of a chain on big maps: its name, what it does (a pool's window filled in),
+#: its short name on the strip.
+CHAIN_STEPS = {
+    "relu": ("ReLU", "drop the negatives", "ReLU"),
+    "pool": ("pooling", "keep the largest of each {s}×{s}", "pool"),
+    "norm": ("batch norm", "rescale each map", "norm"),
+}
+
+
 class ChainStage(StageBase):
-    """ReLU and pooling on big maps: one chosen map through each step, every result small."""
+    """ReLU, pooling and batch normalisation on big maps: one chosen map through each
+    step, every result small. Its titles name the steps it has (an opened network may
+    have ReLU alone, pooling alone, or a batch norm between them)."""
 
     short = "ReLU+pool"
 
@@ -294,17 +305,23 @@ class ChainStage(StageBase):
         h, w = self.shapes[0][1:]
         ph, pw = self.shapes[-1][1:]
         s = _stride(h, ph)
-        steps = " and ".join("ReLU" if k == "relu" else "pooling" for k in self.kinds)
+        named = [CHAIN_STEPS[k] for k in self.kinds]
+        steps = " and ".join(n for n, _, _ in named)
+        does = ", ".join(d.format(s=s) for _, d, _ in named)
+        self.short = "+".join(dict.fromkeys(a for _, _, a in named))
         self.titles = (
-            f"{steps}: drop the negatives, keep the largest of each {s}×{s}",
+            f"{steps}: {does}",
             f"{steps}: {self.units} maps, {h}×{w} → {ph}×{pw}",
             steps,
         )
         self.subtitle = (f"{h}×{w} → {ph}×{pw}: smaller maps that keep where each pattern "
-                         "was found — click a map to follow it")
+                         "was found — click a map to follow it" if (ph, pw) != (h, w) else
+                         f"{h}×{w}, the same size: each value changed, where it was — "
+                         "click a map to follow it")
         self.caps = []
         for k, shp in zip(self.kinds, self.shapes[1:]):
             self.caps.append(("ReLU: negatives → 0", "ReLU") if k == "relu" else
+                             ("batch norm: each map rescaled", "norm") if k == "norm" else
                              (f"max pool {s}×{s} → {shp[1]}×{shp[2]}", f"pool → {shp[1]}×{shp[2]}",
                               "pool"))
 

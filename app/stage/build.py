@@ -26,6 +26,10 @@ def _spatial(layer) -> bool:
     return layer.output.ndim == 3
 
 
+#: Layer kinds a chain of maps goes through (batch norm: an opened network's own layer).
+CHAIN = ("relu", "pool", "norm")
+
+
 def build_stages(trace) -> list[StageBase]:
     """The stages for ``trace``'s network, in data-flow order, ending with the answer."""
     layers, classes = trace.layers, list(trace.classes)
@@ -46,13 +50,14 @@ def build_stages(trace) -> list[StageBase]:
                 stages.append(FilterBankStage(i - 1, i, layers))
             else:
                 stages.append(KernelSumStage(i - 1, i, layers, prev_block))
-        elif kind in ("relu", "pool") and _spatial(lay):
-            if is_small(lay.output.shape) and is_small(layers[i - 1].output.shape):
+        elif kind in CHAIN and _spatial(lay):
+            if kind != "norm" and is_small(lay.output.shape) \
+                    and is_small(layers[i - 1].output.shape):
                 cls = PoolNumbersStage if kind == "pool" else ReluNumbersStage
                 stages.append(cls(i - 1, i, layers, block))
             else:
                 j = i
-                while j < n and layers[j].kind in ("relu", "pool") and _spatial(layers[j]):
+                while j < n and layers[j].kind in CHAIN and _spatial(layers[j]):
                     j += 1
                 stages.append(ChainStage(i - 1, list(range(i, j)), layers, block))
                 i = j

@@ -345,3 +345,53 @@ def test_the_light_look(stage, traces):
     assert img.pixelColor(2, 2).lightness() > 240
     stage.set_look({"window": "#000000"})
     assert stage.view.grab().toImage().pixelColor(2, 2).lightness() < 15
+
+
+def test_an_opened_networks_batch_norm_is_a_step_and_each_step_is_named_for_what_it_does(
+        qtbot, tmp_path):
+    """Issue #21: a network's BatchNormalization is shown on the stage as on the desk,
+    and a chain of ReLU alone (no pooling) is not titled as pooling."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    import app
+
+    rng = np.random.default_rng(0)
+
+    def const(name, a):
+        return numpy_helper.from_array(np.asarray(a, np.float32), name)
+
+    inits = [const("w", rng.normal(0, 0.3, (4, 1, 3, 3))), const("sc", np.ones(4)),
+             const("bi", np.zeros(4)), const("me", np.zeros(4)), const("va", np.ones(4)),
+             const("w2", rng.normal(0, 0.3, (4, 4, 3, 3))),
+             const("d", rng.normal(0, 0.1, (4 * 11 * 11, 3)))]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]),
+             helper.make_node("BatchNormalization", ["c", "sc", "bi", "me", "va"], ["b"]),
+             helper.make_node("Relu", ["b"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Conv", ["p", "w2"], ["c2"]),
+             helper.make_node("Relu", ["c2"], ["r2"]),
+             helper.make_node("Flatten", ["r2"], ["f"]),
+             helper.make_node("Gemm", ["f", "d"], ["g"]),
+             helper.make_node("Softmax", ["g"], ["y"])]
+    graph = helper.make_graph(nodes, "bn", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [1, 1, 28, 28])], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, [1, 3])], inits)
+    path = tmp_path / "bn.onnx"
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+                    str(path))
+    w = app.create_main_window(model=str(path))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.model is not None, timeout=60_000)
+    w.load_preset("X (lecture)")
+    w.run_network_now()
+    w.set_presentation(True)
+    stages = w.stage.stages
+    chains = [s for s in stages if "+" in s.short or s.short in ("ReLU", "norm", "pool")]
+    assert [s.short for s in chains] == ["norm+ReLU+pool", "ReLU"]
+    assert chains[0].titles[0].startswith("batch norm and ReLU and pooling: rescale each map")
+    assert "pool" not in chains[1].titles[0] and "largest" not in chains[1].titles[0]
+    w.stage.go(stages.index(chains[0]))
+    qtbot.waitUntil(lambda: any(s.text.startswith("batch norm") or s.text == "norm"
+                                for s in w.stage.shown_texts()), timeout=5_000)
