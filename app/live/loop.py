@@ -159,7 +159,9 @@ class Live(QObject):
 
     def _on_failed(self, job: int, message: str) -> None:
         name, _device = self._jobs.pop(job, ("", ""))
-        self.notice.emit(f"Cannot open the model {name!r}: {message}")
+        # A file's refusal names the file already: not twice in one line.
+        self.notice.emit(f"Cannot open the model: {message}" if name and name in message
+                         else f"Cannot open the model {name!r}: {message}")
         if job != self._request:
             return
         if self.model is None:
