@@ -12,6 +12,9 @@ import socket
 
 from aiohttp import web
 
+from app.class_server import protocol
+from app.class_server.protocol import MAX_BODY, RequestError
+
 
 class PerAddress:
     """Open connections per client address, at most ``cap`` each: one device holding
@@ -68,3 +71,21 @@ def set_up(handler: Handler, conn: socket.socket, task: asyncio.Task) -> None:
     if task.cancelled() or task.exception() is not None:  # the connection never opened
         conn.close()
         handler.give_back()
+
+
+async def read_body(request: web.Request, timeout: float) -> bytes:
+    """A request's body, whole: 413 over ``MAX_BODY`` (announced or sent), 408 when it
+    has not all come within ``timeout`` seconds (a client that stalls mid-body)."""
+    too_big = RequestError(413, protocol.TOO_BIG)
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise too_big
+    body = bytearray()
+    try:
+        async with asyncio.timeout(timeout):
+            while chunk := await request.content.readany():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    raise too_big
+    except TimeoutError:
+        raise RequestError(408, protocol.too_slow(timeout)) from None
+    return bytes(body)

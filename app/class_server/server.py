@@ -45,7 +45,7 @@ from aiohttp import web
 
 from app.class_server import protocol
 from app.class_server.address import join_url, lan_address
-from app.class_server.connections import Handler, PerAddress, set_up
+from app.class_server.connections import Handler, PerAddress, read_body, set_up
 from app.class_server.pacing import (
     PEN_BATCH,
     PREPARE_THREADS,
@@ -296,7 +296,7 @@ class ClassServer:
         self._check_token(request)
         if over:
             raise RequestError(429, protocol.too_many(*self._rate))
-        body = await self._read_body(request)
+        body = await read_body(request, self._body_timeout)
         received, prompt = datetime.now(UTC), self.prompt
         loop = asyncio.get_running_loop()
         checked, raster = await loop.run_in_executor(self._prepare, self._rasterise, body)
@@ -313,21 +313,6 @@ class ClassServer:
         answer = drawing.answer
         return web.json_response({"id": drawing.id, "class": answer.label,
                                   "probabilities": answer.probabilities})
-
-    async def _read_body(self, request: web.Request) -> bytes:
-        too_big = RequestError(413, protocol.TOO_BIG)
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            raise too_big
-        body = bytearray()
-        try:
-            async with asyncio.timeout(self._body_timeout):
-                while chunk := await request.content.readany():
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        raise too_big
-        except TimeoutError:
-            raise RequestError(408, protocol.too_slow(self._body_timeout)) from None
-        return bytes(body)
 
     def _rasterise(self, body: bytes) -> tuple[DrawingRequest, np.ndarray]:
         """Prepare pool: the checked request and its raster."""
