@@ -15,6 +15,7 @@ runs makes the running one give up at its next stage and its result be dropped.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.look import CLASS_COLOURS_ON_DARK
+from app.numbers import percent_text
 from app.panels.items import FastImageItem
 from app.workers import Worker
 from engine.experiments import Sweep, sweep
@@ -269,7 +271,8 @@ class SweepPanel(QWidget):
         self.set_mode(s.input)
         p = s.probabilities[w]
         self.status.setText(
-            f"{s.model}, {s.input}: {s.classes[w]} {p:.0%} as drawn. Thick line: "
+            f"{Path(s.model).name}, {s.input}: {s.classes[w]} {percent_text(p)} untransformed. "
+            "Thick line: "
             f"{s.classes[w]}; each curve is named where it ends.")
         self.shown_sweep.emit(s)
 
