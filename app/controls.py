@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas import Canvas
 from app.live import Live
-from app.notices import plain_tip
+from app.notices import plain, plain_tip
 from app.numbers import percent_text
 from engine import list_models, model_spec
 
@@ -37,7 +37,7 @@ class Headline(QLabel):
     def __init__(self) -> None:
         super().__init__("loading model…")
         self.setObjectName("prediction")
-        self.setTextFormat(Qt.TextFormat.PlainText)  # class names from a file are text
+        plain(self)  # class names from a file are text
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setToolTip("The network's answer and how sure it is")
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -92,9 +92,8 @@ class DeskControls(QWidget):
         grid.addWidget(self.device_picker, 1, 1)
         grid.addWidget(self.device_label, 2, 1)
         # What was read from an opened network's file (its "card"): shown when one is live.
-        self.model_info = QLabel("")
+        self.model_info = plain(QLabel(""))
         self.model_info.setObjectName("model_info")
-        self.model_info.setTextFormat(Qt.TextFormat.PlainText)
         self.model_info.setWordWrap(True)
         self.model_info.hide()
         grid.addWidget(self.model_info, 4, 1)

@@ -47,6 +47,14 @@ def one_line(text: object) -> str:
     return s if s.isprintable() else repr(s)[1:-1]
 
 
+def plain(label: QLabel) -> QLabel:
+    """A label that shows its text as text: a student's "<b>" or a layer named
+    "<img …>" in a file stays as typed (a QLabel renders anything that looks like
+    markup as rich text)."""
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
 def plain_tip(text: object) -> str:
     """``text`` as a tooltip that shows it as text: Qt renders a tooltip that looks like
     markup as rich text, so a student's name "<img src=…>" would load a picture. Marked
@@ -109,8 +117,7 @@ class NoticeBar(QFrame):
         super().__init__()
         bar = QHBoxLayout(self)
         bar.setContentsMargins(0, 0, 0, 0)
-        self.label = QLabel()
-        self.label.setTextFormat(Qt.TextFormat.PlainText)  # names from files are text
+        self.label = plain(QLabel())  # names from files are text
         self.label.setObjectName("notice")
         self.label.setAutoFillBackground(True)
         pal = self.label.palette()

@@ -27,17 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.classmode.sorting import Prompt, Summary
-from app.notices import plain_tip
+from app.notices import plain, plain_tip
 from app.numbers import percent_text
 from app.stage.wall import STATUS_COLOURS
 
 THUMB = 96
-
-
-def plain(label: QLabel) -> QLabel:
-    """A label that shows its text as text: a student's "<b>" stays "<b>"."""
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
 
 
 class WallPanel(QWidget):

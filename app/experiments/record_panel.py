@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from app.actions import ActionSpec, build_actions
 from app.canvas import SIZE, Canvas
 from app.experiments.state import ExperimentState
-from app.notices import one_line
+from app.notices import one_line, plain
 from app.workers import Worker
 from engine import ExperimentError
 from engine.experiments import (
@@ -109,16 +109,14 @@ class RecordControls(QWidget):
         self.label.setToolTip("Saved with each recorded row; the contact sheet marks answers "
                               "that disagree with it")
         layout.addWidget(self.label)
-        self.status = QLabel()
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status = plain(QLabel())
         self.status.setObjectName("record_status")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        self.replay_info = QLabel()
+        self.replay_info = plain(QLabel())
         self.replay_info.setObjectName("replay_info")
         self.replay_info.setWordWrap(True)
-        # Names come from files (folders, labels, models): text, never markup.
-        self.replay_info.setTextFormat(Qt.TextFormat.PlainText)
+        # Names come from files (folders, labels, models): text, never markup (plain).
         layout.addWidget(self.replay_info)
 
         state.settled.connect(self._on_settled)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.look import ACCENT, DIVERGING_LUT
-from app.notices import plain_tip
+from app.notices import plain, plain_tip
 from app.panels.items import FastImageItem, NumbersItem
 from app.panels.mosaic import Mosaic
 
@@ -64,7 +64,7 @@ class TitleLabel(QLabel):
         super().__init__(parent)
         self.full = f"{name}: {words}" if words else name
         self._name = name
-        self.setTextFormat(Qt.TextFormat.PlainText)  # a layer's name from a file is text
+        plain(self)  # a layer's name from a file is text
         self.setWordWrap(False)
         self.setMinimumWidth(10)
         self.setText(self.full)

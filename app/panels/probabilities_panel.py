@@ -11,9 +11,9 @@ from app.panels.base import LayerPanel
 from app.panels.items import fit_labels
 
 PERCENT_TICKS = [[(v, f"{int(v * 100)}%") for v in (0, 0.5, 1)]]
-#: B − A in percentage points, −100 … +100 around the zero line.
 #: Between two class names under the bars: a visible gap, or "0123456789" reads as one number.
 CLASS_GAP_PX = 3
+#: B − A in percentage points, −100 … +100 around the zero line.
 POINT_TICKS = [[(-1.0, f"{MINUS}100"), (-0.5, f"{MINUS}50"), (0.0, "0"), (0.5, "+50"),
                 (1.0, "+100")]]
 

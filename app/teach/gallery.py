@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.notices import plain
 from engine import ConvPadError
 
 THUMB = 56
@@ -45,8 +46,7 @@ class SampleView(QDialog):
             LARGE, LARGE, Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation))
         layout.addWidget(picture)
-        name = QLabel(path.name)
-        name.setTextFormat(Qt.TextFormat.PlainText)
+        name = plain(QLabel(path.name))
         name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(name)
 

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.notices import cannot, one_line
+from app.notices import cannot, one_line, plain
 from app.teach.gallery import Gallery
 from app.teach.runs import TrainingSide
 from app.teach.worker import Epoch, TrainWorker
@@ -118,8 +118,7 @@ class TeachPanel(TrainingSide, QWidget):
         self.split.setStretchFactor(1, 3)
         outer.addWidget(self.split, 1)
 
-        self.status = QLabel("")
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status = plain(QLabel(""))
         self.status.setObjectName("teach_status")
         self.status.setWordWrap(True)
         outer.addWidget(self.status)

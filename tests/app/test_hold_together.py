@@ -256,9 +256,17 @@ def test_every_feature_dock_opens_docked_beside_the_layers_and_tabs_with_the_oth
     assert geometry.height() > w.height() / 2 and geometry.right() <= w.width()
 
 
-def test_the_window_takes_class_names_for_its_model(qtbot, tmp_path):
-    names = tmp_path / "names.txt"
-    names.write_text("\n".join(f"digit {d}" for d in range(10)), encoding="utf-8")
+@pytest.mark.parametrize("form", ["file", "list"])
+def test_the_window_takes_class_names_for_its_model(qtbot, tmp_path, form):
+    """``--classes FILE`` or ``--classes A,B,C`` (the names themselves) reach the window."""
+    from engine.storage.class_lists import class_names_arg
+
+    if form == "file":
+        names = tmp_path / "names.txt"
+        names.write_text("\n".join(f"digit {d}" for d in range(10)), encoding="utf-8")
+    else:
+        names = class_names_arg(",".join(f"digit {d}" for d in range(10)))
+        assert names == tuple(f"digit {d}" for d in range(10))
     w = app.create_main_window(model="digits", classes=names)
     qtbot.addWidget(w)
     w.show()
@@ -282,19 +290,6 @@ def test_no_two_commands_share_a_shortcut(qtbot, window):
             keys[key.toString()].append(act.text())
     assert len(keys) > 30
     assert {k: v for k, v in keys.items() if len(v) > 1} == {}
-
-
-def test_the_window_takes_class_names_as_a_list(qtbot):
-    """``convpad --classes A,B,C`` reaches the window as the names themselves."""
-    from engine.storage.class_lists import class_names_arg
-
-    names = class_names_arg(",".join(f"d{d}" for d in range(10)))
-    assert names == tuple(f"d{d}" for d in range(10))
-    w = app.create_main_window(model="digits", classes=names)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.model is not None, timeout=LOAD_MS)
-    assert w.model.classes[7] == "d7"
 
 
 def test_a_network_file_changed_since_it_was_opened_is_read_again(qtbot, tmp_path):
