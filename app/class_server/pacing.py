@@ -4,7 +4,7 @@ The server runs in threads of the window's process and shares Python's interpret
 lock with the GUI thread: a burst of thirty phones' drawings kept it busy for a second,
 and the pen's ink, which needs the lock for every move, waited up to 70 ms. So the
 server has few threads, runs them at a lower priority, and — while the pen moves —
-classifies in small batches and rests as long as it worked.
+classifies in small batches and rests four times as long as it worked.
 """
 
 from __future__ import annotations
@@ -20,8 +20,13 @@ PREPARE_THREADS = 1
 STORE_THREADS = 2
 #: Drawings classified in one go while the pen moves (else up to ``max_batch``).
 PEN_BATCH = 8
-#: While the pen moves, rest this many times as long as the work took.
-REST = 1.0
+#: While the pen moves, rest this many times as long as the work took: the server then
+#: holds at most a fifth of the time. Resting as long as it worked (1.0) left the pen's
+#: repaint 1.59–1.92× its time without the class; 4.0 took it to 1.37–1.38× (6.0:
+#: 1.22×), the ink's p95 from 4.6 to 2.3–2.5 ms (``benchmarks/class_pen.py``, 2026-12-03).
+#: The price is answers while the teacher draws non-stop: p95 6 → 10 s in that
+#: benchmark's ten seconds of strokes; with the pen up the server works flat out.
+REST = 4.0
 #: How much lower the server's threads run than the window's (``nice``, Linux).
 NICE = 10
 
@@ -41,7 +46,8 @@ def behind_the_pen() -> None:
 
 
 def give_way(pen_down: Callable[[], bool], start: float) -> None:
-    """While ``pen_down()``, rest as long as the work since ``start`` took (``sleep``
-    lets the interpreter lock go), so the lock is free at least half the time."""
+    """While ``pen_down()``, rest :data:`REST` times as long as the work since ``start``
+    took (``sleep`` lets the interpreter lock go), so the pen finds the lock free at
+    least four fifths of the time."""
     if pen_down():
-        time.sleep(min(REST * (time.perf_counter() - start), 0.1))
+        time.sleep(min(REST * (time.perf_counter() - start), 0.2))

@@ -81,7 +81,7 @@ class ClassServer:
     :func:`app.class_server.classifier` makes one from a ConvPad model. ``on_drawing``
     runs in a store thread and must not wait for the thread that calls ``stop()``
     (emit a queued Qt signal, no blocking connection). ``pen_down()`` (any thread)
-    says the window's pen is moving: the server then works at most half the time, in
+    says the window's pen is moving: the server then works at most a fifth of the time, in
     small batches, so the pen's events find Python's interpreter lock free (see
     :meth:`_give_way`); with the pen up it works flat out.
     """

@@ -476,3 +476,24 @@ def test_while_the_pen_moves_the_server_works_in_small_batches(serve, pen_down) 
         assert max(batches) <= pacing.PEN_BATCH
     else:
         assert max(batches) > pacing.PEN_BATCH
+
+
+@pytest.mark.parametrize("pen_down", [False, True])
+def test_while_the_pen_moves_the_server_rests_four_times_as_long_as_it_worked(
+        monkeypatch, pen_down) -> None:
+    """The pen's repaint was 1.6–1.9× its time without the class when the server rested
+    as long as it worked; resting four times as long took it under 1.5×. With the pen up
+    the server does not rest at all, and no rest is long enough to starve it."""
+    from app.class_server import pacing
+
+    rests: list[float] = []
+    monkeypatch.setattr(pacing.time, "sleep", rests.append)
+    clock = iter([10.010, 10.500])
+    monkeypatch.setattr(pacing.time, "perf_counter", lambda: next(clock))
+    pacing.give_way(lambda: pen_down, 10.0)  # worked 10 ms
+    pacing.give_way(lambda: pen_down, 10.0)  # worked 500 ms: the rest is capped
+    if pen_down:
+        assert rests[0] == pytest.approx(0.040)
+        assert rests[1] == pytest.approx(0.2)
+    else:
+        assert rests == []
