@@ -74,17 +74,22 @@ class PenClock:
 
     def resting(self, now: float) -> bool:
         """The pen is down and has not moved for a while (see the module)."""
-        if not self.down or not self._times:
-            return False
+        times = tuple(self._times)
+        return self.down and bool(times) and self._resting(now, times)
+
+    def _resting(self, now: float, times: tuple[float, ...]) -> bool:
         interval = self.interval or DEFAULT_INTERVAL_S
-        return now - self._times[-1] > max(RESTING_S, RESTING_INTERVALS * interval)
+        return now - times[-1] > max(RESTING_S, RESTING_INTERVALS * interval)
 
     def gap_ms(self, now: float) -> float:
         """ms until the next move is due: 0 when overdue, ``inf`` with the pen up or
-        resting."""
-        if not self.down or not self._times or self.resting(now):
+        resting. Safe from any thread (the class server asks): the moves are copied
+        first (one step under the interpreter lock), never iterated while the GUI
+        thread appends."""
+        times = tuple(self._times)
+        if not self.down or not times or self._resting(now, times):
             return math.inf
         interval = self.interval or DEFAULT_INTERVAL_S
-        n = len(self._times)
-        due = min(t + (n - j) * interval for j, t in enumerate(self._times))
+        n = len(times)
+        due = min(t + (n - j) * interval for j, t in enumerate(times))
         return max(0.0, (due - now) * 1000)

@@ -50,8 +50,8 @@ from app.class_server.pacing import (
     PEN_BATCH,
     PREPARE_THREADS,
     STORE_THREADS,
+    PenTurns,
     behind_the_pen,
-    give_way,
 )
 from app.class_server.protocol import MAX_BODY, Answer, DrawingRequest, RequestError
 from app.class_server.store import Drawing, make_folder, save
@@ -71,6 +71,7 @@ class _Job:
     prompt: str | None
     received: datetime
     future: asyncio.Future
+    since: float  # time.monotonic() when the drawing came: its wait for the pen
 
 
 class ClassServer:
@@ -81,9 +82,11 @@ class ClassServer:
     :func:`app.class_server.classifier` makes one from a ConvPad model. ``on_drawing``
     runs in a store thread and must not wait for the thread that calls ``stop()``
     (emit a queued Qt signal, no blocking connection). ``pen_down()`` (any thread)
-    says the window's pen is moving: the server then works at most a fifth of the time, in
-    small batches, so the pen's events find Python's interpreter lock free (see
-    :meth:`_give_way`); with the pen up it works flat out.
+    says the window's pen is moving and ``pen_gap()`` (any thread) how long until its
+    next move is due, in ms: the server's threads then take turns, a small piece at a
+    time in the gaps between the pen's moves, resting four times as long as each took,
+    so the pen's events find Python's interpreter lock free (:class:`.pacing.PenTurns`);
+    with the pen up it works flat out.
     """
 
     def __init__(self, classify: Classify, store_dir: str | Path, host: str | None = None,
@@ -92,9 +95,10 @@ class ClassServer:
                  per_address: int = 32,
                  rate_limit: tuple[int, float] = (10, 10.0), header_timeout: float = 5.0,
                  body_timeout: float = 10.0, answer_timeout: float = 60.0,
-                 max_batch: int = 64, pen_down: Callable[[], bool] | None = None) -> None:
+                 max_batch: int = 64, pen_down: Callable[[], bool] | None = None,
+                 pen_gap: Callable[[], float] | None = None) -> None:
         self._classify, self._on_drawing = classify, on_drawing
-        self._pen_down = pen_down or (lambda: False)
+        self._turns = PenTurns(pen_down or (lambda: False), pen_gap)
         self.store_dir = Path(store_dir)
         self._host, self._port, self._pen_width = host, port, pen_width
         self._max_connections, self._rate = max_connections, rate_limit
@@ -297,12 +301,13 @@ class ClassServer:
         if over:
             raise RequestError(429, protocol.too_many(*self._rate))
         body = await read_body(request, self._body_timeout)
-        received, prompt = datetime.now(UTC), self.prompt
+        received, prompt, since = datetime.now(UTC), self.prompt, time.monotonic()
         loop = asyncio.get_running_loop()
-        checked, raster = await loop.run_in_executor(self._prepare, self._rasterise, body)
+        checked, raster = await loop.run_in_executor(self._prepare, self._rasterise, body,
+                                                     since)
         self._count += 1
         job = _Job(f"{self._count:04d}-{secrets.token_hex(3)}", checked, raster, prompt,
-                   received, loop.create_future())
+                   received, loop.create_future(), since)
         self._waiting.add(job.future)
         job.future.add_done_callback(self._waiting.discard)
         self._queue.put(job)
@@ -314,18 +319,14 @@ class ClassServer:
         return web.json_response({"id": drawing.id, "class": answer.label,
                                   "probabilities": answer.probabilities})
 
-    def _rasterise(self, body: bytes) -> tuple[DrawingRequest, np.ndarray]:
+    def _rasterise(self, body: bytes, since: float) -> tuple[DrawingRequest, np.ndarray]:
         """Prepare pool: the checked request and its raster."""
-        start = time.perf_counter()
-        checked = protocol.parse_drawing(body)
-        raster = render(checked.strokes, checked.width, checked.height, self._pen_width)
-        self._give_way(start)
+        with self._turns.turn("prepare", since):
+            checked = protocol.parse_drawing(body)
+            raster = render(checked.strokes, checked.width, checked.height, self._pen_width)
         if not raster.any():
             raise RequestError(422, protocol.OFF_CANVAS)
         return checked, raster
-
-    def _give_way(self, start: float) -> None:
-        give_way(self._pen_down, start)
 
     # ----- workers ----------------------------------------------------------------------
     def _classify_loop(self) -> None:
@@ -333,8 +334,7 @@ class ClassServer:
         behind_the_pen()
         while (job := self._queue.get()) is not None:
             jobs = [job]
-            start = time.perf_counter()
-            most = PEN_BATCH if self._pen_down() else self._max_batch
+            most = PEN_BATCH if self._turns.pen_down() else self._max_batch
             while len(jobs) < most:
                 try:
                     job = self._queue.get_nowait()
@@ -345,7 +345,8 @@ class ClassServer:
                     break
                 jobs.append(job)
             try:
-                answers = list(self._classify([j.raster for j in jobs]))
+                with self._turns.turn("classify", min(j.since for j in jobs)):
+                    answers = list(self._classify([j.raster for j in jobs]))
                 if len(answers) != len(jobs):
                     raise ValueError(f"classify returned {len(answers)} answers for "
                                      f"{len(jobs)} drawings")
@@ -359,7 +360,6 @@ class ClassServer:
                     self._store.submit(self._finish, j, answer)
                 except RuntimeError:  # stopped meanwhile
                     return
-            self._give_way(start)
 
     def _finish(self, job: _Job, answer: Answer) -> None:
         """Store pool: save the drawing, tell the window, answer the student."""
@@ -371,9 +371,8 @@ class ClassServer:
             drawing = Drawing(id=job.id, name=job.request.name, raster=job.raster,
                               answer=checked, prompt=job.prompt, received=job.received,
                               png_path=self.store_dir / f"{job.id}.png")
-            start = time.perf_counter()
-            save(drawing, job.request)
-            self._give_way(start)
+            with self._turns.turn("store", job.since):
+                save(drawing, job.request)
         except Exception as exc:  # a full disk (WriteError), or a bug in classify's answer
             log.error("class server: drawing %s: %s", job.id, exc,
                       exc_info=not isinstance(exc, OSError))

@@ -22,6 +22,7 @@ record each, written atomically by :mod:`app.class_server.store`).
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ class ClassMode(QObject):
         super().__init__(host.canvas)
         self.setObjectName("class_mode")
         self.host, self._collect = host, collect
+        self._clock = host.canvas.clock  # the pen's clock: read by the server's threads
         self.folder = folder or user_data_folder() / "class"
         self.server: ClassServer | None = None
         self.entries: list[Entry] = []
@@ -146,7 +148,7 @@ class ClassMode(QObject):
         server = ClassServer(classifier(self._model, self.host.live.input_mode),
                              self.folder / stamp, host=host, port=port,
                              on_drawing=self._bridge.arrived.emit,
-                             pen_down=self.host.pen_down)
+                             pen_down=self.host.pen_down, pen_gap=self._pen_gap)
         url = server.start()
         self.server = server
         server.prompt = self.prompt.text if self.prompt else None
@@ -160,6 +162,11 @@ class ClassMode(QObject):
         self._enable()
         self.opened.emit(url)
         return url
+
+    def _pen_gap(self) -> float:
+        """ms until the pen's next move is due (``inf``: none): asked by the server's
+        threads, so it reads the pen's clock, a plain Python object, never a widget."""
+        return self._clock.gap_ms(time.perf_counter())
 
     def close(self) -> None:
         """Stop the server: the address stops working at once. The wall stays."""

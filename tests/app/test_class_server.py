@@ -487,13 +487,72 @@ def test_while_the_pen_moves_the_server_rests_four_times_as_long_as_it_worked(
     from app.class_server import pacing
 
     rests: list[float] = []
+    now = [10.0]
     monkeypatch.setattr(pacing.time, "sleep", rests.append)
-    clock = iter([10.010, 10.500])
-    monkeypatch.setattr(pacing.time, "perf_counter", lambda: next(clock))
-    pacing.give_way(lambda: pen_down, 10.0)  # worked 10 ms
-    pacing.give_way(lambda: pen_down, 10.0)  # worked 500 ms: the rest is capped
+    monkeypatch.setattr(pacing.time, "perf_counter", lambda: now[0])
+    turns = pacing.PenTurns(lambda: pen_down)  # no pen clock: every gap is long enough
+
+    def work(seconds: float) -> None:
+        with turns.turn("classify"):
+            now[0] += seconds
+
+    work(0.010)
+    work(0.500)  # the rest is capped
     if pen_down:
-        assert rests[0] == pytest.approx(0.040)
-        assert rests[1] == pytest.approx(0.2)
+        assert rests == [pytest.approx(0.040), pytest.approx(pacing.MAX_REST)]
     else:
         assert rests == []
+
+
+def test_while_the_pen_moves_a_piece_starts_in_a_gap_long_enough_for_it(monkeypatch) -> None:
+    """A piece of work waits for the pen's next move when the gap before it is shorter
+    than the piece took last time (so the move finds the interpreter lock free), and
+    goes ahead after GAP_WAIT if no gap is ever long enough."""
+    from app.class_server import pacing
+
+    now = [0.0]
+    started: list[float] = []
+    for clock in ("perf_counter", "monotonic"):
+        monkeypatch.setattr(pacing.time, clock, lambda: now[0])
+    monkeypatch.setattr(pacing.time, "sleep", lambda s: now.__setitem__(0, now[0] + s))
+    period = 0.008  # a move every 8 ms, at 0, 8, 16 … ms
+
+    def gap_ms() -> float:
+        return (period - now[0] % period) * 1000
+
+    turns = pacing.PenTurns(lambda: True, gap_ms)
+
+    def piece(seconds: float) -> None:
+        with turns.turn("classify"):
+            started.append(now[0])
+            now[0] += seconds
+
+    piece(0.001)  # its cost not known yet: taken as 1 ms
+    now[0] = 0.0 + 8 * period - 0.0015  # 1.5 ms before a move: 1 ms + margin do not fit
+    piece(0.001)
+    # It starts just after the move, not in the 1.5 ms before it.
+    assert started[1] == pytest.approx(8 * period + 0.0005)
+    piece(0.010)  # dearer than any gap:
+    piece(0.010)  # it goes ahead after waiting GAP_WAIT
+    assert started[3] - (started[2] + 0.010 * (1 + pacing.REST)) == pytest.approx(
+        pacing.GAP_WAIT, abs=0.001)
+    piece(0.001)  # and then does not wait for gaps while none is seen
+    assert started[4] == pytest.approx(started[3] + 0.010 * (1 + pacing.REST))
+
+
+def test_no_student_waits_longer_than_patience_for_the_pen(monkeypatch) -> None:
+    """A drawing that came PATIENCE ago is worked on at once, pen or no pen."""
+    from app.class_server import pacing
+
+    now = [100.0]
+    slept: list[float] = []
+    for clock in ("perf_counter", "monotonic"):
+        monkeypatch.setattr(pacing.time, clock, lambda: now[0])
+    monkeypatch.setattr(pacing.time, "sleep",
+                        lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)))
+    turns = pacing.PenTurns(lambda: True, lambda: 0.0)  # the pen leaves no gap at all
+    for since in (now[0] - pacing.PATIENCE - 0.1, None):
+        slept.clear()
+        with turns.turn("store", since):
+            now[0] += 0.002
+        assert (slept == []) == (since is not None)
