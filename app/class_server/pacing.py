@@ -25,12 +25,13 @@ PREPARE_THREADS = 1
 STORE_THREADS = 2
 #: Drawings classified in one go while the pen moves (else up to ``max_batch``).
 PEN_BATCH = 8
-#: While the pen moves, rest this many times as long as the work took: the server then
-#: holds at most a fifth of the time. Resting as long as it worked (1.0) left the pen's
-#: repaint 1.59–1.92× its time without the class; 4.0 took it to 1.37–1.38× (6.0:
-#: 1.22×), the ink's p95 from 4.6 to 2.3–2.5 ms (``benchmarks/class_pen.py``, 2026-12-03).
-#: The price is answers while the teacher draws non-stop: p95 6 → 10 s in that
-#: benchmark's ten seconds of strokes; with the pen up the server works flat out.
+#: While the pen moves, rest this many times as long as a piece took: the server then
+#: holds the lock at most a fifth of the time. Measured (``benchmarks/class_pen.py``,
+#: 2026-12-03), the pen's repaint per event while 300 drawings arrive, ÷ its time
+#: without the class: resting as long as it worked, 1.59–1.92×; four times, 1.36–1.37×;
+#: four times with the pieces in the pen's gaps (turns), 1.29–1.31×, and the ink's p95
+#: 1.38–1.52× (4.7–8× without turns). The price is answers while the teacher draws
+#: non-stop (:data:`PATIENCE`); with the pen up the server works flat out.
 REST = 4.0
 #: The longest rest (s), however long a piece took.
 MAX_REST = 0.2
@@ -41,9 +42,9 @@ GAP_WAIT = 0.03
 #: expected end (ms).
 GAP_MARGIN_MS = 1.0
 #: The longest a student's drawing waits for the pen (s): after it, its pieces go ahead
-#: at once. Giving way, the server answers a burst of 300 drawings in 6–15 s while the
-#: teacher draws non-stop, and in 45 s if the pen keeps the GUI thread busy from one
-#: move to the next (a phone gives up after 60 s).
+#: at once. Without it, giving way answered a burst of 300 drawings in 45 s (p95) while
+#: the pen kept the GUI thread busy from one move to the next, near the 60 s after which
+#: the server gives up (504); with it, 21 s there and 11–12 s at a tablet's 120 Hz.
 PATIENCE = 10.0
 #: How much lower the server's threads run than the window's (``nice``, Linux).
 NICE = 10
