@@ -124,10 +124,3 @@ class PenTurns:
                 return
             time.sleep(min(gap / 1000 + 0.0005, deadline - now))
 
-
-def give_way(pen_down: Callable[[], bool], start: float) -> None:
-    """While ``pen_down()``, rest :data:`REST` times as long as the work since ``start``
-    took (``sleep`` lets the interpreter lock go), so the pen finds the lock free at
-    least four fifths of the time."""
-    if pen_down():
-        time.sleep(min(REST * (time.perf_counter() - start), MAX_REST))
