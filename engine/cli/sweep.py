@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     w = s.winner
     name = s.classes[w]
     print(f"{shown(args.image)}: {model.title}, {s.input}: {name} "
-          f"({s.probabilities[w]:.1%}) as drawn")
+          f"({s.probabilities[w]:.1%}) untransformed")  # "as drawn" is an input mode
     print(f"P({name}) by rotation (anticlockwise):")
     every_15 = zip(s.degrees[::3], s.rotation[::3, w])
     print("  " + "  ".join(f"{d:+.0f}°:{_p(p)}" for d, p in every_15))

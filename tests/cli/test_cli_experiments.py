@@ -52,7 +52,12 @@ def test_sweep_prints_curves_and_a_shift_map(tmp_path, capsys) -> None:
     assert len(shift_rows) == 3 and all(len(r.split()[1]) == 17 for r in shift_rows)
     assert "." in shift_rows[0]  # moved up 8 input pixels, the corner 7 leaves the canvas
     assert main.main(["sweep", str(img)]) == 0
-    assert "so every shift gives the same input" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "so every shift gives the same input" in out
+    # The header names the mode once and the drawing as untransformed, not "as drawn"
+    # (the other mode's name).
+    head = out.splitlines()[0]
+    assert head.startswith(f"{img}: digits, centred: ") and head.endswith(") untransformed")
 
 
 def test_sweep_of_a_blank_image_says_so(tmp_path, capsys) -> None:
