@@ -34,6 +34,7 @@ from engine.tracing import (
     HEAD_KINDS,
     Trace,
     check_sequential,
+    layer_weights,
     probabilities_from,
     receptive_fields,
     sequential_children,
@@ -75,15 +76,9 @@ class Model:
         self._weights_sha256: str | None = None
         self.stopped = ""  # why a training ended early ("" after a full run)
         self.history: list[dict[str, Any]] = []  # a training's per-epoch figures
-        # Weights never change while a model is loaded: copy a conv or dense layer's to
-        # numpy once, not on every traced frame (the digits dense layer alone is 6.5 MB).
-        self._weights: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
-        for name, child in self.module.named_children():
-            w = getattr(child, "weight", None)
-            b = getattr(child, "bias", None)
-            if isinstance(child, (nn.Conv2d, nn.Linear)) and isinstance(w, torch.Tensor):
-                self._weights[name] = (
-                    _frozen(w), _frozen(b) if isinstance(b, torch.Tensor) else None)
+        # Weights never change while a model is loaded: copied to numpy once, not on
+        # every traced frame (the digits dense layer alone is 6.5 MB).
+        self._weights = layer_weights(self.module)
         self._fields = receptive_fields(self.module)
         self._reduce = _pick(preprocessing.PREPROCESSORS, spec.preprocessing, "preprocessing",
                              spec)
@@ -325,12 +320,6 @@ class Model:
 def _inside(folder: Path, root: Path) -> bool:
     folder, root = folder.resolve(), root.resolve()
     return folder == root or root in folder.parents
-
-
-def _frozen(t: torch.Tensor) -> np.ndarray:
-    a = t.detach().float().cpu().numpy().copy()
-    a.flags.writeable = False
-    return a
 
 
 T = TypeVar("T")

@@ -248,6 +248,37 @@ def check_sequential(
         )
 
 
+def _frozen(t: torch.Tensor) -> np.ndarray:
+    a = t.detach().float().cpu().numpy().copy()
+    a.flags.writeable = False
+    return a
+
+
+def layer_weights(module: nn.Module) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Each child's ``(weight, bias)`` as read-only numpy arrays, by child name: a conv's
+    or dense layer's own, and a batch norm's per-channel ``scale`` and ``shift`` — what
+    it does to a value at inference, ``x × scale + shift``, with ``scale = γ ÷ √(var +
+    ε)`` and ``shift = β − mean × scale`` from its running statistics (a step-through
+    shows that arithmetic). A batch norm without running statistics normalises each
+    batch by itself, which no fixed pair says: it gets none."""
+    out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    for name, child in module.named_children():
+        w, b = getattr(child, "weight", None), getattr(child, "bias", None)
+        if isinstance(child, (nn.Conv2d, nn.Linear)) and isinstance(w, torch.Tensor):
+            out[name] = (_frozen(w), _frozen(b) if isinstance(b, torch.Tensor) else None)
+        elif (isinstance(child, nn.modules.batchnorm._BatchNorm)
+              and child.running_mean is not None and child.running_var is not None):
+            with torch.no_grad():
+                scale = torch.rsqrt(child.running_var.double() + child.eps)
+                if isinstance(w, torch.Tensor):
+                    scale = scale * w.double()
+                shift = -child.running_mean.double() * scale
+                if isinstance(b, torch.Tensor):
+                    shift = shift + b.double()
+            out[name] = (_frozen(scale), _frozen(shift))
+    return out
+
+
 def trace_module(
     children: list[tuple[str, nn.Module, str]],
     x: torch.Tensor,

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.stepper.conv_view import ConvShow, ConvView
-from app.stepper.map_views import PoolShow, PoolView, ReluShow, ReluView
+from app.stepper.map_views import NormShow, NormView, PoolShow, PoolView, ReluShow, ReluView
 from app.stepper.pages import Page, quiet
 from app.stepper.vector_views import DenseShow, DenseView, VoteShow, VoteView
 from engine.lecture import (
@@ -30,11 +30,12 @@ KIND_WORDS = {
     "conv": "convolution",
     "pool": "max pooling",
     "relu": "ReLU",
+    "norm": "batch norm",
     "votes": "every value casts a weighted vote",
     "dense": "fully connected",
 }
-VIEWS = {"conv": ConvView, "pool": PoolView, "relu": ReluView, "votes": VoteView,
-         "dense": DenseView}
+VIEWS = {"conv": ConvView, "pool": PoolView, "relu": ReluView, "norm": NormView,
+         "votes": VoteView, "dense": DenseView}
 
 
 class LayerPage(Page):
@@ -137,6 +138,14 @@ class LayerPage(Page):
                      "the rest pass unchanged.")
             suffix = f" map {ch + 1}" if layer.output.ndim == 3 else ""
             self.view.set_show(ReluShow(steps, f"{prev.name}{suffix}", f"{self.name}{suffix}"),
+                               self.player.index)
+        elif self.kind == "norm":
+            words = ("Batch norm, as it runs once trained: every value × its map's scale + "
+                     "its shift (γ ÷ √(variance + ε) and β − mean × that scale, from the "
+                     "statistics of the data it learnt on). The map's pattern stays; its "
+                     "level and contrast change.")
+            suffix = f" map {ch + 1}" if layer.output.ndim == 3 else ""
+            self.view.set_show(NormShow(steps, f"{prev.name}{suffix}", f"{self.name}{suffix}"),
                                self.player.index)
         elif self.kind == "votes":
             shape = map_shape(t, self.name)

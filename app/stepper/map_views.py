@@ -1,8 +1,9 @@
-"""Pooling and ReLU, one cell at a time, on one map.
+"""Pooling, ReLU and batch norm, one cell at a time, on one map.
 
 Pooling: the 2×2 window moves over the map, the largest value in it is marked and
 copied into the smaller map. ReLU: each negative value in turn becomes 0; a map with
-no negatives says so instead of pretending to step.
+no negatives says so instead of pretending to step. Batch norm: each value in turn is
+scaled and shifted by its map's two numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from app.numbers import value_text as number_text
 from app.stepper.grid import Grid, widest
 from app.stepper.paint import Lines, symbol
 from app.stepper.view import ShowView
-from engine.lecture import PoolSteps, ReluSteps
+from engine.lecture import NormSteps, PoolSteps, ReluSteps
 
 
 def as_grid(values: np.ndarray) -> np.ndarray:
@@ -120,6 +121,57 @@ class ReluView(ShowView):
             lines = Lines(["No value here is negative:", "ReLU changes nothing in this map."])
         b = Grid(before, show.input_title, lim, d, marks=marks, template=tpl, key="input")
         a = Grid(after, show.output_title, lim, d, marks=marks, template=tpl, key="output")
+        grids = [b, a]
+        self._shown = list(lines.lines)
+
+        def rows():
+            m, look, base = self.metrics, self.look(), self.font()
+            bb = b.block(m, look, base)
+            return [[bb, symbol("→", m, look, base, bb.h), a.block(m, look, base)],
+                    [lines.block(m, look, base)]]
+
+        return grids, rows
+
+
+@dataclass
+class NormShow:
+    steps: NormSteps
+    input_title: str
+    output_title: str
+
+
+class NormView(ShowView):
+    """Batch norm: the map before and after, the current value marked in both and
+    ``x × scale + shift = y`` written out; the cells already stepped show their new
+    values, the rest their old ones."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("stepper_norm_view", parent)
+
+    def content(self):
+        show = self.show_
+        if show is None:
+            return None
+        s = show.steps
+        before = as_grid(s.x)
+        out = as_grid(s.output())
+        d = max(decimals_for(np.concatenate([s.x.ravel(), s.output().ravel()])), 2)
+        tpl = widest(np.concatenate([before.ravel(), out.ravel()]), d)
+        i = min(self.index, len(s) - 1)
+        step = s[i]
+        pos = grid_pos(step.position, before.shape)
+        # The cells stepped so far (reading order, a vector's folding too) show their
+        # new values.
+        flat = before.ravel().copy()
+        flat[: i + 1] = out.ravel()[: i + 1]
+        after = flat.reshape(before.shape)
+        lim_b = float(np.nanmax(np.abs(before)) or 1)
+        lim_a = float(np.nanmax(np.abs(out)) or 1)
+        lines = Lines([f"{number_text(step.before, d)} × {number_text(step.scale, 3)} "
+                       f"+ {number_text(step.shift, 3)} = {number_text(step.after, d)}",
+                       f"value {i + 1} of {len(s)}"], accent={0})
+        b = Grid(before, show.input_title, lim_b, d, marks=[pos], template=tpl, key="input")
+        a = Grid(after, show.output_title, lim_a, d, marks=[pos], template=tpl, key="output")
         grids = [b, a]
         self._shown = list(lines.lines)
 

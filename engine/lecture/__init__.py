@@ -35,6 +35,8 @@ from engine.lecture.pictures import (
 from engine.lecture.steps import (
     ConvStep,
     ConvSteps,
+    NormStep,
+    NormSteps,
     PoolStep,
     PoolSteps,
     ReluStep,
@@ -59,7 +61,8 @@ __all__ = [
     "SEED_MAP_DIAGONAL", "SEED_O", "SEED_POOLED", "SEED_RELU_DIAGONAL", "SEED_TRICKY_X",
     "SEED_X", "SIZE",
     "STEPPABLE", "STRIDE", "TWO_D", "ConvLesson", "ConvStep", "ConvSteps", "DenseStep",
-    "DenseSteps", "Geometry", "PoolStep", "PoolSteps", "ReluStep", "ReluSteps", "SizeLesson",
+    "DenseSteps", "Geometry", "NormStep", "NormSteps", "PoolStep", "PoolSteps", "ReluStep",
+    "ReluSteps", "SizeLesson",
     "VoteStep", "VoteSteps", "fits_evenly", "geometry", "layer_input", "map_shape",
     "matching_divisor", "output_size", "parse_value", "size_text", "steppable_layers",
     "steps_for_layer", "vote_shares",

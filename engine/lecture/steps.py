@@ -303,3 +303,45 @@ class ReluSteps(Sequence[ReluStep]):
 
     def output(self) -> np.ndarray:
         return np.maximum(self.x, 0.0)
+
+
+# ----- batch norm -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NormStep:
+    """The value at ``position`` scaled and shifted: ``before × scale + shift = after``."""
+
+    index: int
+    position: tuple[int, ...]
+    before: float
+    scale: float
+    shift: float
+    after: float
+
+
+class NormSteps(Sequence[NormStep]):
+    """A batch norm at inference on ``x`` (a map, or a vector): one step per value, in
+    reading order, each ``x × scale + shift``.
+
+    ``scale`` and ``shift`` are the layer's per-channel numbers (one pair for a map, one
+    per value for a vector: :func:`engine.tracing.layer_weights` makes them from γ, β
+    and the running mean and variance), so every value of a map moves the same way and
+    the map's pattern stays; only its level and contrast change.
+    """
+
+    def __init__(self, x: np.ndarray, scale: float | np.ndarray,
+                 shift: float | np.ndarray) -> None:
+        self.x = np.asarray(x, np.float64)
+        self.scale = np.broadcast_to(np.asarray(scale, np.float64), self.x.shape)
+        self.shift = np.broadcast_to(np.asarray(shift, np.float64), self.x.shape)
+
+    def __len__(self) -> int:
+        return self.x.size
+
+    def __getitem__(self, index: int) -> NormStep:  # type: ignore[override]
+        i = index % len(self)
+        pos = tuple(int(p) for p in np.unravel_index(i, self.x.shape))
+        a, s, b = float(self.x[pos]), float(self.scale[pos]), float(self.shift[pos])
+        return NormStep(i, pos, a, s, b, a * s + b)
+
+    def output(self) -> np.ndarray:
+        return self.x * self.scale + self.shift

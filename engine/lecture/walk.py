@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.errors import ConvPadError
-from engine.lecture.steps import ConvSteps, PoolSteps, ReluSteps, matching_divisor, output_size
+from engine.lecture.steps import (
+    ConvSteps,
+    NormSteps,
+    PoolSteps,
+    ReluSteps,
+    matching_divisor,
+    output_size,
+)
 from engine.lecture.vector_steps import DenseSteps, VoteSteps
 
 if TYPE_CHECKING:
@@ -22,7 +29,7 @@ if TYPE_CHECKING:
 
 # The kinds a step-through can show; the others (input, flatten, softmax) only reshape
 # or are shown by the probabilities.
-STEPPABLE = ("conv", "pool", "relu", "votes", "dense")
+STEPPABLE = ("conv", "pool", "relu", "norm", "votes", "dense")
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,7 @@ def map_shape(trace: Trace, name: str) -> tuple[int, ...] | None:
 
 
 def steps_for_layer(trace: Trace, name: str, channel: int = 0, unit: int = 0
-                    ) -> ConvSteps | PoolSteps | ReluSteps | VoteSteps | DenseSteps:
+                    ) -> ConvSteps | PoolSteps | ReluSteps | NormSteps | VoteSteps | DenseSteps:
     """The steps of traced layer ``name``, chosen by its kind.
 
     ``channel`` is the output map to step through (conv, pool, relu on maps); ``unit``
@@ -115,6 +122,13 @@ def steps_for_layer(trace: Trace, name: str, channel: int = 0, unit: int = 0
         return PoolSteps(x[channel], g.size, g.stride, g.padding, g.ceil_mode)
     if layer.kind == "relu":
         return ReluSteps(x[channel] if x.ndim == 3 else x)
+    if layer.kind == "norm":
+        if layer.weights is None or layer.bias is None:
+            raise ConvPadError(f"{name} normalises each batch by itself (no running "
+                               "statistics): no fixed scale and shift to step through")
+        if x.ndim == 3:
+            return NormSteps(x[channel], layer.weights[channel], layer.bias[channel])
+        return NormSteps(x, layer.weights, layer.bias)
     if layer.kind == "votes":
         return VoteSteps(x, layer.weights)
     if layer.kind == "dense":
@@ -137,12 +151,13 @@ def steppable_layers(trace: Trace) -> list[str]:
 
 
 def _steps_give_the_trace(trace: Trace, layer: Layer) -> bool:
-    if layer.kind not in ("conv", "pool"):
+    if layer.kind not in ("conv", "pool", "norm"):
         return True
     try:
         got = steps_for_layer(trace, layer.name, channel=0).output()
     except (ConvPadError, ValueError, IndexError):  # no window turns its input into it
         return False
-    want = layer.output[0] if layer.output.ndim == 3 else None
+    want = layer.output[0] if layer.output.ndim == 3 else (
+        layer.output if layer.kind == "norm" else None)
     return want is not None and got.shape == want.shape and bool(
         np.allclose(got, want, rtol=1e-3, atol=1e-4))

@@ -413,3 +413,32 @@ def test_lessons_window_presets_and_page_keys(qtbot) -> None:
     assert window.panel.trace.prediction == "O"
     qtbot.keyClick(window.panel, Qt.Key.Key_PageDown)
     assert window.panel.current == 1
+
+
+def test_an_opened_networks_batch_norm_has_its_page(qtbot, panel, tmp_path) -> None:
+    """A batch norm in an opened network is a page of the step-through like any layer
+    (it was skipped: the pages went conv → ReLU with the rescaling unexplained): each
+    value × its map's scale + shift, the traced value at the end of the sum."""
+    from tests.engine.foreign_nets import batch_norm_onnx
+
+    rng = np.random.default_rng(5)
+    batch_norm_onnx(tmp_path / "bn.onnx", rng)
+    model = load_model(str(tmp_path / "bn.onnx"), device="cpu")
+    trace = model.trace(rng.uniform(0, 1, (28, 28)).astype(np.float32))
+    panel.set_model(model)
+    panel.set_trace(trace, False)
+    norm = next(lay for lay in trace.layers if lay.kind == "norm")
+    keys = panel.page_keys()
+    assert f"layer_{norm.name}" in keys
+    assert keys.index(f"layer_{norm.name}") < keys.index(
+        f"layer_{next(lay.name for lay in trace.layers if lay.kind == 'relu')}")
+    panel.go(keys.index(f"layer_{norm.name}"))
+    page = panel.page
+    assert page.kind == "norm" and page.player.count == norm.output[0].size
+    assert "batch norm" in page.title.text() and "scale" in page.words.text()
+    page.picker.setCurrentIndex(2)
+    page.player.seek(40)
+    page.view.grab()
+    r, c = divmod(40, norm.output.shape[2])
+    assert any(line.endswith(f"= {number_text(norm.output[2, r, c], 2)}")
+               for line in page.view.shown), page.view.shown

@@ -358,3 +358,33 @@ def pooled_torch() -> Any:
         net.bn.running_var.uniform_(0.5, 2.0)
         net.fc.weight.mul_(20)  # untrained, its answers would be nearly uniform
     return net
+
+
+def batch_norm_onnx(path: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """An ONNX network conv → batch norm (learnt γ, β, running mean and variance) → ReLU →
+    pool → dense → softmax, written to ``path``; returns its initialisers by name."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    def const(name, a):
+        return numpy_helper.from_array(np.asarray(a, np.float32), name)
+
+    inits = [const("w", rng.normal(0, 0.3, (4, 1, 3, 3))),
+             const("sc", rng.uniform(0.5, 2, 4)), const("bi", rng.normal(0, 0.5, 4)),
+             const("me", rng.normal(0, 0.5, 4)), const("va", rng.uniform(0.2, 3, 4)),
+             const("d", rng.normal(0, 0.1, (4 * 13 * 13, 3)))]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]),
+             helper.make_node("BatchNormalization", ["c", "sc", "bi", "me", "va"], ["b"],
+                              epsilon=1e-3),
+             helper.make_node("Relu", ["b"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("Gemm", ["f", "d"], ["g"]),
+             helper.make_node("Softmax", ["g"], ["y"])]
+    graph = helper.make_graph(nodes, "bn", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [1, 1, 28, 28])], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, [1, 3])], inits)
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+                    str(path))
+    return {n: numpy_helper.to_array(t) for n, t in
+            ((i.name, i) for i in graph.initializer)}

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from foreign_nets import batch_norm_onnx
 
 from engine import PRESETS, ConvPadError, load_model
 from engine.lecture import (
@@ -21,6 +22,7 @@ from engine.lecture import (
     TWO_D,
     ConvSteps,
     DenseSteps,
+    NormSteps,
     PoolSteps,
     ReluSteps,
     VoteSteps,
@@ -176,7 +178,7 @@ def test_every_dense_unit_sum_equals_the_trace(traced) -> None:
 def test_steppable_layers_are_chosen_by_kind(traced) -> None:
     _, t = traced
     kinds = {t.layer(n).kind for n in steppable_layers(t)}
-    assert kinds <= {"conv", "pool", "relu", "votes", "dense"}
+    assert kinds <= {"conv", "pool", "relu", "norm", "votes", "dense"}
     with pytest.raises(ValueError, match="flatten"):
         steps_for_layer(t, "flatten")
 
@@ -367,3 +369,44 @@ def test_edited_conv_weights_make_a_new_model_and_leave_the_shipped_one(tmp_path
     np.testing.assert_allclose(again.trace(SEED_X).layer("conv").output, t.layer("conv").output)
     assert again.card["edited"] == ["conv"] and again.card["base"] == "xo-toy"
     assert not list(card.parent.glob(".*tmp"))
+
+
+# ----- batch norm (an opened network's own layer) ----------------------------------------------
+def test_a_batch_norm_is_stepped_through_value_by_value_as_traced(tmp_path) -> None:
+    """A network's batch norm is a page of the step-through: every value × its map's
+    scale + shift, which is what the trace holds, from the file's γ, β, mean and
+    variance (the formula written out, not read back from the trace)."""
+    rng = np.random.default_rng(3)
+    p = batch_norm_onnx(tmp_path / "bn.onnx", rng)
+    m = load_model(str(tmp_path / "bn.onnx"), device="cpu")
+    t = m.trace(rng.uniform(0, 1, (28, 28)).astype(np.float32))
+    norm = [lay for lay in t.layers if lay.kind == "norm"]
+    assert len(norm) == 1 and norm[0].name in steppable_layers(t)
+    conv = t.layers[[lay.name for lay in t.layers].index(norm[0].name) - 1].output
+    for ch in range(4):
+        steps = steps_for_layer(t, norm[0].name, channel=ch)
+        scale = p["sc"][ch] / math.sqrt(p["va"][ch] + 1e-3)
+        shift = p["bi"][ch] - p["me"][ch] * scale
+        assert len(steps) == conv[ch].size
+        step = steps[37]
+        r, c = divmod(37, conv.shape[2])
+        assert step.position == (r, c)
+        assert step.scale == pytest.approx(scale, rel=1e-5)
+        assert step.shift == pytest.approx(shift, rel=1e-5, abs=1e-6)
+        assert step.after == pytest.approx(conv[ch, r, c] * scale + shift, rel=1e-4, abs=1e-5)
+        np.testing.assert_allclose(steps.output(), norm[0].output[ch], rtol=1e-4, atol=1e-5)
+
+
+def test_norm_steps_on_a_vector_scale_each_value_by_its_own_pair() -> None:
+    x = np.array([1.0, -2.0, 3.0])
+    steps = NormSteps(x, np.array([2.0, 0.5, -1.0]), np.array([0.0, 1.0, 0.5]))
+    assert [steps[i].after for i in range(len(steps))] == [2.0, 0.0, -2.5]
+    assert steps[4].index == 1  # steps wrap, as every kind's do
+    np.testing.assert_array_equal(steps.output(), [2.0, 0.0, -2.5])
+
+
+def test_a_batch_norm_without_running_statistics_is_not_stepped() -> None:
+    from engine.tracing import layer_weights
+
+    bn = torch.nn.Sequential(torch.nn.BatchNorm2d(3, track_running_stats=False))
+    assert layer_weights(bn) == {}
