@@ -149,12 +149,18 @@ def test_batch_norm_average_and_global_pools_are_traced(made, file):
     assert start <= 0 and stop >= 28 and gap.size == 8 + 11 * 2
     after = trace.layers[[layer.receptive_field for layer in trace.layers].index(gap) + 1:]
     assert after and all(layer.receptive_field is None for layer in after)
-    norm = trace.layers[kinds.index("norm")]
-    assert norm.weights is None  # a batch norm's scale is not shown as a filter
+    i = kinds.index("norm")
+    norm, before = trace.layers[i], trace.layers[i - 1]
+    # A batch norm's weights are what it does to each map at inference, x × scale +
+    # shift (for the step-through; only conv layers have filters to show).
+    assert norm.weights.shape == norm.bias.shape == (8,)
+    np.testing.assert_allclose(
+        norm.output, before.output * norm.weights[:, None, None] + norm.bias[:, None, None],
+        rtol=1e-4, atol=1e-5)
     assert trace.layers[kinds.index("conv")].weights.shape == (8, 1, 3, 3)
     # A step-through shows max pools only: these average pools are drawn, not stepped.
     stepped = [trace.layer(name).kind for name in steppable_layers(trace)]
-    assert stepped == ["conv", "conv", "relu", "dense"]
+    assert stepped == ["conv", "norm", "conv", "relu", "dense"]
 
 
 def test_the_lecture_models_layers_can_all_be_stepped_through(made):
