@@ -120,3 +120,25 @@ def test_an_empty_canvas_has_nothing_to_explain(qtbot, window):
     qtbot.wait(200)
     assert w.explainer.latest is None and not w.canvas.overlay_shown
     assert "empty canvas" in w.explainer.panel.status.text()
+
+
+def test_the_toy_maps_stack_in_a_narrow_dock_and_grow(qtbot):
+    """In the desk's dock (taller than wide) the closed form and Captum's map stand one
+    above the other, and no long line shrinks the type: side by side, under a one-line
+    note, they were 90 px wide in a 260 px dock."""
+    from app.explain.panel import ToyView
+
+    view = ToyView()
+    qtbot.addWidget(view)
+    view.resize(260, 700)
+    view.show()
+    m = np.random.default_rng(0).normal(size=(9, 9))
+    view.set_maps(m, m + 1e-9, "X")
+    f, placed, _ = view.layout_now()
+    rects = sorted((p.rect for p in placed if p.rect.height() > 100), key=lambda r: r.top())
+    assert len(rects) == 2 and rects[1].top() >= rects[0].bottom()
+    assert min(r.width() for r in rects) > 0.6 * 260
+    view.resize(700, 260)  # a wide one: side by side
+    _, placed, _ = view.layout_now()
+    rects = sorted((p.rect for p in placed if p.rect.height() > 100), key=lambda r: r.left())
+    assert len(rects) == 2 and rects[1].left() >= rects[0].right()
