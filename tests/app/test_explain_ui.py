@@ -134,7 +134,7 @@ def test_the_toy_maps_stack_in_a_narrow_dock_and_grow(qtbot):
     view.show()
     m = np.random.default_rng(0).normal(size=(9, 9))
     view.set_maps(m, m + 1e-9, "X")
-    f, placed, _ = view.layout_now()
+    _, placed, _ = view.layout_now()
     rects = sorted((p.rect for p in placed if p.rect.height() > 100), key=lambda r: r.top())
     assert len(rects) == 2 and rects[1].top() >= rects[0].bottom()
     assert min(r.width() for r in rects) > 0.6 * 260
