@@ -266,7 +266,7 @@ def layer_weights(module: nn.Module) -> dict[str, tuple[np.ndarray, np.ndarray |
         w, b = getattr(child, "weight", None), getattr(child, "bias", None)
         if isinstance(child, (nn.Conv2d, nn.Linear)) and isinstance(w, torch.Tensor):
             out[name] = (_frozen(w), _frozen(b) if isinstance(b, torch.Tensor) else None)
-        elif (isinstance(child, nn.modules.batchnorm._BatchNorm)
+        elif (isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d))
               and child.running_mean is not None and child.running_var is not None):
             with torch.no_grad():
                 scale = torch.rsqrt(child.running_var.double() + child.eps)

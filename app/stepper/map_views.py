@@ -94,7 +94,23 @@ class ReluShow:
     output_title: str
 
 
-class ReluView(ShowView):
+class _ValueByValue(ShowView):
+    """A map before and after a layer that changes it value by value (ReLU, batch norm):
+    the two side by side with an arrow, the step's lines below."""
+
+    def before_after(self, b: Grid, a: Grid, lines: Lines):
+        self._shown = list(lines.lines)
+
+        def rows():
+            m, look, base = self.metrics, self.look(), self.font()
+            bb = b.block(m, look, base)
+            return [[bb, symbol("→", m, look, base, bb.h), a.block(m, look, base)],
+                    [lines.block(m, look, base)]]
+
+        return [b, a], rows
+
+
+class ReluView(_ValueByValue):
     def __init__(self, parent=None) -> None:
         super().__init__("stepper_relu_view", parent)
 
@@ -121,16 +137,7 @@ class ReluView(ShowView):
             lines = Lines(["No value here is negative:", "ReLU changes nothing in this map."])
         b = Grid(before, show.input_title, lim, d, marks=marks, template=tpl, key="input")
         a = Grid(after, show.output_title, lim, d, marks=marks, template=tpl, key="output")
-        grids = [b, a]
-        self._shown = list(lines.lines)
-
-        def rows():
-            m, look, base = self.metrics, self.look(), self.font()
-            bb = b.block(m, look, base)
-            return [[bb, symbol("→", m, look, base, bb.h), a.block(m, look, base)],
-                    [lines.block(m, look, base)]]
-
-        return grids, rows
+        return self.before_after(b, a, lines)
 
 
 @dataclass
@@ -140,7 +147,7 @@ class NormShow:
     output_title: str
 
 
-class NormView(ShowView):
+class NormView(_ValueByValue):
     """Batch norm: the map before and after, the current value marked in both and
     ``x × scale + shift = y`` written out; the cells already stepped show their new
     values, the rest their old ones."""
@@ -172,13 +179,4 @@ class NormView(ShowView):
                        f"value {i + 1} of {len(s)}"], accent={0})
         b = Grid(before, show.input_title, lim_b, d, marks=[pos], template=tpl, key="input")
         a = Grid(after, show.output_title, lim_a, d, marks=[pos], template=tpl, key="output")
-        grids = [b, a]
-        self._shown = list(lines.lines)
-
-        def rows():
-            m, look, base = self.metrics, self.look(), self.font()
-            bb = b.block(m, look, base)
-            return [[bb, symbol("→", m, look, base, bb.h), a.block(m, look, base)],
-                    [lines.block(m, look, base)]]
-
-        return grids, rows
+        return self.before_after(b, a, lines)
