@@ -42,6 +42,9 @@ class Augment:
     scale: float = 0.1  # relative
     shift: float = 1.1  # px
     elastic: float = 1.26  # px
+    # Pen width: each drawing blended toward its 3×3 dilation (thicker) or erosion
+    # (thinner) by a share uniform in ±thickness.
+    thickness: float = 0.0
 
     def describe(self) -> str:
         """One line for the model card."""
@@ -49,6 +52,8 @@ class Augment:
             f"random rotation ±{self.rotate:g}°, shear ±{self.shear:g}, "
             f"scale ±{self.scale:.0%}, shift ±{self.shift:g} px, "
             f"elastic wobble ±{self.elastic:g} px"
+            + (f", pen width ±{self.thickness:.0%} of the way to one px thicker or thinner"
+               if self.thickness else "")
         )
 
 
@@ -93,6 +98,8 @@ class Recipe:
     # seeds cross-validated no better than one network, and so did its student.)
     teachers: int = 0
     distill: float = 0.0
+    # Dropout on the input of every dense layer while training; none at inference.
+    dropout: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -42,4 +42,10 @@ def augment(x: torch.Tensor, gen: torch.Generator, aug: Augment) -> torch.Tensor
     coarse = (torch.rand(n, 2, 4, 4, generator=gen) * 2 - 1).to(dev) * (aug.elastic * px)
     field = F.interpolate(coarse, size=x.shape[-2:], mode="bicubic", align_corners=False)
     grid = grid + field.permute(0, 2, 3, 1)
-    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+    out = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+    if aug.thickness:
+        t = u(aug.thickness).view(n, 1, 1, 1)
+        thick = F.max_pool2d(out, 3, 1, 1)
+        thin = -F.max_pool2d(-out, 3, 1, 1)
+        out = out + t.clamp(min=0) * (thick - out) + (-t).clamp(min=0) * (thin - out)
+    return out

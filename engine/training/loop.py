@@ -52,6 +52,9 @@ class Settings:
     # Decay per step of a moving average of the weights, which is then what is
     # evaluated and kept; 0: the weights themselves.
     ema: float = 0.0
+    # Dropout on the input of every dense layer while training (Srivastava et al. 2014);
+    # the network itself is unchanged: at inference there is nothing to drop.
+    dropout: float = 0.0
 
 
 @dataclass
@@ -74,6 +77,23 @@ def logits(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
             x = child(x)
         return x
     return module(x)
+
+
+def _training_logits(module: nn.Module, x: torch.Tensor, dropout: float) -> torch.Tensor:
+    """:func:`logits` while training, with ``dropout`` on the input of every dense layer
+    (no module is added: the network keeps the architecture it ships with)."""
+    if not dropout:
+        return logits(module, x)
+    children = list(module.children())
+    if not children:
+        return module(x)
+    if isinstance(children[-1], (nn.Softmax, nn.LogSoftmax)):
+        children = children[:-1]
+    for child in children:
+        if isinstance(child, nn.Linear):
+            x = F.dropout(x, dropout, training=True)
+        x = child(x)
+    return x
 
 
 def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -162,7 +182,7 @@ def fit(
             idx = order[step * s.batch : (step + 1) * s.batch].to(dev)
             xb = augment(x[idx], gen, s.augment).contiguous(memory_format=nhwc)
             yb = y[idx]
-            z = logits(module, xb)
+            z = _training_logits(module, xb, s.dropout)
             loss = F.cross_entropy(z, yb, label_smoothing=s.label_smoothing)
             if distill:
                 loss = (1 - distill) * loss + distill * F.cross_entropy(z, targets[idx])

@@ -227,7 +227,7 @@ def _fit_one(spec: ModelSpec, recipe: Recipe, data: TrainingSet, seed: int,
     settings = Settings(epochs=recipe.epochs, batch=recipe.batch, lr=recipe.lr,
                         weight_decay=recipe.weight_decay,
                         label_smoothing=recipe.label_smoothing, augment=recipe.augment,
-                        distill=recipe.distill, ema=recipe.ema)
+                        distill=recipe.distill, ema=recipe.ema, dropout=recipe.dropout)
     fit(module, data.x, data.y, data.pool, settings, gen, steps=bar, targets=targets)
     return module
 
@@ -279,7 +279,11 @@ def recorded_recipe(record: object) -> dict[str, Any] | None:
     """
     if not isinstance(record, dict):
         return None
-    return asdict(Recipe(stroke_kind="")) | record
+    default = asdict(Recipe(stroke_kind=""))
+    out = default | record
+    if isinstance(record.get("augment"), dict):  # its fields, too (``thickness``)
+        out["augment"] = default["augment"] | record["augment"]
+    return out
 
 
 def _previous(card: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from engine.spec import Augment
 from engine.storage.cards import read_card
 from engine.storage.files import sha256_file
 from engine.training import distill, mnist, strokes
+from engine.training.augment import augment
 from engine.training.loop import Settings, fit
 from engine.training.shipped import (
     _reducer,
@@ -193,6 +194,39 @@ def test_fit_learns_soft_targets_in_proportion_to_distill() -> None:
             targets=targets[:10])
 
 
+def test_dropout_drops_dense_inputs_while_training_and_leaves_the_network_as_it_was() -> None:
+    # What the dense layer is given while training: with dropout about half its inked
+    # inputs are zeroed and the rest scaled by 1/(1 − p); without, the input as it is.
+    for p in (0.0, 0.5):
+        net, x, y = _tiny_problem()
+        before = [type(m) for m in net.modules()]
+        seen: list[torch.Tensor] = []
+        hook = net[1].register_forward_pre_hook(
+            lambda m, args, seen=seen: seen.append(args[0].detach()))
+        settings = Settings(epochs=2, batch=16, lr=0.05, dropout=p, augment=NO_DISTORTION)
+        fit(net, x, y, torch.arange(len(x)), settings, torch.Generator().manual_seed(0))
+        hook.remove()
+        given = torch.cat(seen)
+        kept = float((given > 0).sum()) / (len(given) * 32)  # 32 inked pixels each
+        assert set(given.unique().tolist()) == {0.0, 1 / (1 - p)}
+        assert (kept == 1.0) if p == 0 else 0.4 < kept < 0.6
+        assert [type(m) for m in net.modules()] == before  # no layer added
+        torch.testing.assert_close(net(x), net(x))  # and nothing dropped at inference
+
+
+def test_thickness_makes_strokes_thicker_or_thinner_and_nothing_else_without_it() -> None:
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 6:22, 13:15] = 1.0  # a 2 px wide stroke
+    still = Augment(rotate=0, shear=0, scale=0, shift=0, elastic=0)
+    plain = augment(x, torch.Generator().manual_seed(0), still)
+    widths = augment(x, torch.Generator().manual_seed(0), replace(still, thickness=1.0))
+    ink = widths.sum(dim=(1, 2, 3)) / plain.sum(dim=(1, 2, 3))
+    assert float(ink.min()) < 0.8 and float(ink.max()) > 1.5  # thinner and thicker both
+    assert float((widths - plain).abs().max()) > 0.1
+    assert "pen width" in replace(still, thickness=0.5).describe()
+    assert "pen width" not in still.describe()
+
+
 def test_a_folds_training_side_holds_none_of_its_held_out_digits() -> None:
     # Teachers and student alike learn from training_set: a held-out digit in it would
     # make the cross-validated figure a measure of memory.
@@ -230,7 +264,8 @@ def test_teachers_are_trained_once_kept_in_a_file_and_reused(tmp_path) -> None:
 
 def test_a_card_made_before_a_recipe_field_existed_reads_as_its_default() -> None:
     record = asdict(model_spec("digits").recipe)
-    old = {k: v for k, v in record.items() if k not in ("ema", "teachers", "distill")}
+    old = {k: v for k, v in record.items() if k not in ("ema", "teachers", "distill", "dropout")}
+    old["augment"] = {k: v for k, v in record["augment"].items() if k != "thickness"}
     assert recorded_recipe(old) == record
     assert recorded_recipe(record | {"ema": 0.999}) != record
     assert recorded_recipe(None) is None
