@@ -34,7 +34,8 @@ class Augment:
 
     An affine jitter (rotation, slant, scale and shift, each uniform in ±its value) and
     an elastic wobble (Simard et al. 2003: a smooth random displacement field, here
-    ``elastic`` px at its control points), all on the 28×28 model input.
+    ``elastic`` px at its control points), all on the 28×28 model input; optionally a
+    change of pen width (``thickness``).
     """
 
     rotate: float = 11.5  # degrees
@@ -66,7 +67,8 @@ class Recipe:
     is set, each seen ``mnist_repeat`` times an epoch. It trains for ``epochs`` epochs
     of ``batch``-sized AdamW steps (``weight_decay``) under a one-cycle schedule that
     peaks at ``lr``, every drawing distorted afresh by ``augment``, with
-    ``label_smoothing`` of the targets, and optionally ``ema`` and ``teachers`` (below).
+    ``label_smoothing`` of the targets, and optionally ``ema``, ``teachers`` and
+    ``dropout`` (below).
     A ``hand_set`` model learns nothing: its
     architecture sets its weights (:data:`engine.architectures.HAND_SET`). Either way the
     model card reports its accuracy on ``held_out_strokes`` fresh drawings of

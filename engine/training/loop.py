@@ -68,29 +68,19 @@ class Fitted:
     stopped: str = ""  # why it ended early; "" after every epoch ran
 
 
-def logits(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def logits(module: nn.Module, x: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
     """``module``'s output before its final softmax: its children in order, but the last
-    ``nn.Softmax`` (ConvPad's networks are their children called in order)."""
-    children = list(module.children())
-    if children and isinstance(children[-1], (nn.Softmax, nn.LogSoftmax)):
-        for child in children[:-1]:
-            x = child(x)
-        return x
-    return module(x)
+    ``nn.Softmax`` (ConvPad's networks are their children called in order).
 
-
-def _training_logits(module: nn.Module, x: torch.Tensor, dropout: float) -> torch.Tensor:
-    """:func:`logits` while training, with ``dropout`` on the input of every dense layer
-    (no module is added: the network keeps the architecture it ships with)."""
-    if not dropout:
-        return logits(module, x)
+    ``dropout`` (training only) drops that share of the input of every dense layer: no
+    module is added, so the network keeps the architecture it ships with.
+    """
     children = list(module.children())
-    if not children:
+    last_is_softmax = bool(children) and isinstance(children[-1], (nn.Softmax, nn.LogSoftmax))
+    if not children or not (last_is_softmax or dropout):
         return module(x)
-    if isinstance(children[-1], (nn.Softmax, nn.LogSoftmax)):
-        children = children[:-1]
-    for child in children:
-        if isinstance(child, nn.Linear):
+    for child in children[:-1] if last_is_softmax else children:
+        if dropout and isinstance(child, nn.Linear):
             x = F.dropout(x, dropout, training=True)
         x = child(x)
     return x
@@ -182,7 +172,7 @@ def fit(
             idx = order[step * s.batch : (step + 1) * s.batch].to(dev)
             xb = augment(x[idx], gen, s.augment).contiguous(memory_format=nhwc)
             yb = y[idx]
-            z = _training_logits(module, xb, s.dropout)
+            z = logits(module, xb, s.dropout)
             loss = F.cross_entropy(z, yb, label_smoothing=s.label_smoothing)
             if distill:
                 loss = (1 - distill) * loss + distill * F.cross_entropy(z, targets[idx])
