@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.stepper.conv_view import ConvShow, ConvView
-from app.stepper.map_views import NormShow, NormView, PoolShow, PoolView, ReluShow, ReluView
+from app.stepper.map_views import NormView, PoolShow, PoolView, ReluView, ValueShow
 from app.stepper.pages import Page, quiet
 from app.stepper.vector_views import DenseShow, DenseView, VoteShow, VoteView
 from engine.lecture import (
@@ -133,19 +133,15 @@ class LayerPage(Page):
                      + (" (the windows on the edge are partial)." if g.ceil_mode else "."))
             self.view.set_show(PoolShow(steps, layer.output[ch], f"{prev.name} map {ch + 1}",
                                         f"{self.name} map {ch + 1}"), self.player.index)
-        elif self.kind == "relu":
+        elif self.kind in ("relu", "norm"):
             words = ("Rectified linear unit: every negative value becomes 0; "
-                     "the rest pass unchanged.")
-            suffix = f" map {ch + 1}" if layer.output.ndim == 3 else ""
-            self.view.set_show(ReluShow(steps, f"{prev.name}{suffix}", f"{self.name}{suffix}"),
-                               self.player.index)
-        elif self.kind == "norm":
-            words = ("Batch norm, as it runs once trained: every value × its map's scale + "
+                     "the rest pass unchanged." if self.kind == "relu" else
+                     "Batch norm, as it runs once trained: every value × its map's scale + "
                      "its shift (γ ÷ √(variance + ε) and β − mean × that scale, from the "
                      "statistics of the data it learnt on). The map's pattern stays; its "
                      "level and contrast change.")
             suffix = f" map {ch + 1}" if layer.output.ndim == 3 else ""
-            self.view.set_show(NormShow(steps, f"{prev.name}{suffix}", f"{self.name}{suffix}"),
+            self.view.set_show(ValueShow(steps, f"{prev.name}{suffix}", f"{self.name}{suffix}"),
                                self.player.index)
         elif self.kind == "votes":
             shape = map_shape(t, self.name)

@@ -88,8 +88,11 @@ class PoolView(ShowView):
 
 
 @dataclass
-class ReluShow:
-    steps: ReluSteps
+class ValueShow:
+    """A map through a layer that changes it value by value (:class:`ReluView`,
+    :class:`NormView`)."""
+
+    steps: ReluSteps | NormSteps
     input_title: str
     output_title: str
 
@@ -98,7 +101,13 @@ class _ValueByValue(ShowView):
     """A map before and after a layer that changes it value by value (ReLU, batch norm):
     the two side by side with an arrow, the step's lines below."""
 
-    def before_after(self, b: Grid, a: Grid, lines: Lines):
+    def before_after(self, before: np.ndarray, after: np.ndarray, lims: tuple[float, float],
+                     d: int, tpl: str, marks: list[tuple[int, int]], lines: Lines):
+        """The page: ``before`` and ``after`` as grids of ``d`` decimals in the width of
+        ``tpl``, coloured to ``lims`` (each its own), ``marks`` on both, ``lines`` below."""
+        show = self.show_
+        b = Grid(before, show.input_title, lims[0], d, marks=marks, template=tpl, key="input")
+        a = Grid(after, show.output_title, lims[1], d, marks=marks, template=tpl, key="output")
         self._shown = list(lines.lines)
 
         def rows():
@@ -135,16 +144,7 @@ class ReluView(_ValueByValue):
                            f"{i + 1} of {len(s)} negative values turned to 0"], accent={0})
         else:
             lines = Lines(["No value here is negative:", "ReLU changes nothing in this map."])
-        b = Grid(before, show.input_title, lim, d, marks=marks, template=tpl, key="input")
-        a = Grid(after, show.output_title, lim, d, marks=marks, template=tpl, key="output")
-        return self.before_after(b, a, lines)
-
-
-@dataclass
-class NormShow:
-    steps: NormSteps
-    input_title: str
-    output_title: str
+        return self.before_after(before, after, (lim, lim), d, tpl, marks, lines)
 
 
 class NormView(_ValueByValue):
@@ -162,8 +162,9 @@ class NormView(_ValueByValue):
         s = show.steps
         before = as_grid(s.x)
         out = as_grid(s.output())
-        d = max(decimals_for(np.concatenate([s.x.ravel(), s.output().ravel()])), 2)
-        tpl = widest(np.concatenate([before.ravel(), out.ravel()]), d)
+        both = np.concatenate([before.ravel(), out.ravel()])
+        d = max(decimals_for(both), 2)
+        tpl = widest(both, d)
         i = min(self.index, len(s) - 1)
         step = s[i]
         pos = grid_pos(step.position, before.shape)
@@ -172,11 +173,8 @@ class NormView(_ValueByValue):
         flat = before.ravel().copy()
         flat[: i + 1] = out.ravel()[: i + 1]
         after = flat.reshape(before.shape)
-        lim_b = float(np.nanmax(np.abs(before)) or 1)
-        lim_a = float(np.nanmax(np.abs(out)) or 1)
+        lims = (float(np.nanmax(np.abs(before)) or 1), float(np.nanmax(np.abs(out)) or 1))
         lines = Lines([f"{number_text(step.before, d)} × {number_text(step.scale, 3)} "
                        f"+ {number_text(step.shift, 3)} = {number_text(step.after, d)}",
                        f"value {i + 1} of {len(s)}"], accent={0})
-        b = Grid(before, show.input_title, lim_b, d, marks=[pos], template=tpl, key="input")
-        a = Grid(after, show.output_title, lim_a, d, marks=[pos], template=tpl, key="output")
-        return self.before_after(b, a, lines)
+        return self.before_after(before, after, lims, d, tpl, [pos], lines)

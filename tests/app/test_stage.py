@@ -351,35 +351,11 @@ def test_an_opened_networks_batch_norm_is_a_step_and_each_step_is_named_for_what
         qtbot, tmp_path):
     """Issue #21: a network's BatchNormalization is shown on the stage as on the desk,
     and a chain of ReLU alone (no pooling) is not titled as pooling."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
     import app
+    from tests.engine.foreign_nets import batch_norm_onnx
 
-    rng = np.random.default_rng(0)
-
-    def const(name, a):
-        return numpy_helper.from_array(np.asarray(a, np.float32), name)
-
-    inits = [const("w", rng.normal(0, 0.3, (4, 1, 3, 3))), const("sc", np.ones(4)),
-             const("bi", np.zeros(4)), const("me", np.zeros(4)), const("va", np.ones(4)),
-             const("w2", rng.normal(0, 0.3, (4, 4, 3, 3))),
-             const("d", rng.normal(0, 0.1, (4 * 11 * 11, 3)))]
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]),
-             helper.make_node("BatchNormalization", ["c", "sc", "bi", "me", "va"], ["b"]),
-             helper.make_node("Relu", ["b"], ["r"]),
-             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
-             helper.make_node("Conv", ["p", "w2"], ["c2"]),
-             helper.make_node("Relu", ["c2"], ["r2"]),
-             helper.make_node("Flatten", ["r2"], ["f"]),
-             helper.make_node("Gemm", ["f", "d"], ["g"]),
-             helper.make_node("Softmax", ["g"], ["y"])]
-    graph = helper.make_graph(nodes, "bn", [helper.make_tensor_value_info(
-        "x", TensorProto.FLOAT, [1, 1, 28, 28])], [helper.make_tensor_value_info(
-            "y", TensorProto.FLOAT, [1, 3])], inits)
     path = tmp_path / "bn.onnx"
-    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
-                    str(path))
+    batch_norm_onnx(path, np.random.default_rng(0), second_conv=True)
     w = app.create_main_window(model=str(path))
     qtbot.addWidget(w)
     w.show()

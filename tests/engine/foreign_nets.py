@@ -360,9 +360,13 @@ def pooled_torch() -> Any:
     return net
 
 
-def batch_norm_onnx(path: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def batch_norm_onnx(path: Path, rng: np.random.Generator, second_conv: bool = False
+                    ) -> dict[str, np.ndarray]:
     """An ONNX network conv → batch norm (learnt γ, β, running mean and variance) → ReLU →
-    pool → dense → softmax, written to ``path``; returns its initialisers by name."""
+    pool → dense → softmax, written to ``path``; returns its initialisers by name.
+
+    ``second_conv`` adds conv → ReLU after the pool (a chain of ReLU alone, no pooling).
+    """
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -372,15 +376,19 @@ def batch_norm_onnx(path: Path, rng: np.random.Generator) -> dict[str, np.ndarra
     inits = [const("w", rng.normal(0, 0.3, (4, 1, 3, 3))),
              const("sc", rng.uniform(0.5, 2, 4)), const("bi", rng.normal(0, 0.5, 4)),
              const("me", rng.normal(0, 0.5, 4)), const("va", rng.uniform(0.2, 3, 4)),
-             const("d", rng.normal(0, 0.1, (4 * 13 * 13, 3)))]
+             const("d", rng.normal(0, 0.1, (4 * (11 if second_conv else 13) ** 2, 3)))]
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"]),
              helper.make_node("BatchNormalization", ["c", "sc", "bi", "me", "va"], ["b"],
                               epsilon=1e-3),
              helper.make_node("Relu", ["b"], ["r"]),
-             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
-             helper.make_node("Flatten", ["p"], ["f"]),
-             helper.make_node("Gemm", ["f", "d"], ["g"]),
-             helper.make_node("Softmax", ["g"], ["y"])]
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2])]
+    if second_conv:
+        inits.append(const("w2", rng.normal(0, 0.3, (4, 4, 3, 3))))
+        nodes += [helper.make_node("Conv", ["p", "w2"], ["c2"]),
+                  helper.make_node("Relu", ["c2"], ["r2"])]
+    nodes += [helper.make_node("Flatten", ["r2" if second_conv else "p"], ["f"]),
+              helper.make_node("Gemm", ["f", "d"], ["g"]),
+              helper.make_node("Softmax", ["g"], ["y"])]
     graph = helper.make_graph(nodes, "bn", [helper.make_tensor_value_info(
         "x", TensorProto.FLOAT, [1, 1, 28, 28])], [helper.make_tensor_value_info(
             "y", TensorProto.FLOAT, [1, 3])], inits)
