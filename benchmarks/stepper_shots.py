@@ -140,7 +140,7 @@ def main() -> int:
         window.show()
         settle(app, 10)
         rule = h / 45
-        tag = f"{args.model}_{h}p"
+        tag = f"{Path(args.model).name}_{h}p"  # a path names its file, not a folder
         print(f"{size}: numbers must be ≥ {rule:.1f} px")
         for key, px, path in shoot(window, out, tag, app):
             verdict = "ok" if px >= rule - 0.5 else "TOO SMALL"
