@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.numbers import decimals_for
+from app.numbers import MINUS, decimals_for
 from app.numbers import value_text as number_text
 from app.stepper.grid import Grid, widest
 from app.stepper.paint import Lines, symbol
@@ -140,7 +140,11 @@ class ReluView(_ValueByValue):
                 after[grid_pos(s.negatives[k], before.shape)] = 0.0
             step = s[i]
             marks = [grid_pos(step.position, before.shape)]
-            lines = Lines([f"max(0, {number_text(step.before, d)}) = 0",
+            # The value is negative, however close to 0 its cut digits come: say so
+            # ("max(0, 0.000)" would leave a student asking why it changed).
+            value = number_text(step.before, d)
+            value = value if value.startswith(MINUS) else MINUS + value
+            lines = Lines([f"max(0, {value}) = 0",
                            f"{i + 1} of {len(s)} negative values turned to 0"], accent={0})
         else:
             lines = Lines(["No value here is negative:", "ReLU changes nothing in this map."])

@@ -442,3 +442,18 @@ def test_an_opened_networks_batch_norm_has_its_page(qtbot, panel, tmp_path) -> N
     r, c = divmod(40, norm.output.shape[2])
     assert any(line.endswith(f"= {number_text(norm.output[2, r, c], 2)}")
                for line in page.view.shown), page.view.shown
+
+
+def test_a_relu_step_of_a_value_that_cuts_to_zero_still_shows_it_negative(qtbot) -> None:
+    # conv1's maps hold values like −0.00004: cut to the page's decimals they read 0.000,
+    # and "max(0, 0.000) = 0" does not say why the step is there.
+    from app.stepper.map_views import ReluView, ValueShow
+    from engine.lecture import ReluSteps
+
+    view = ReluView()
+    qtbot.addWidget(view)
+    view.resize(800, 500)
+    view.set_show(ValueShow(ReluSteps(np.array([[-4e-5, 1.25], [-0.5, 2.0]])), "in", "out"))
+    assert view.shown[0] == "max(0, \u22120.00) = 0"
+    view.set_index(1)
+    assert view.shown[0] == "max(0, \u22120.50) = 0"
