@@ -9,7 +9,15 @@ full speed never holds the GUI thread for long and the live canvas keeps drawing
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.look import give_room
 
@@ -95,12 +103,14 @@ class PlayerBar(QWidget):
     def __init__(self, parent: QWidget | None = None, compact: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("stepper_player")
-        # Compact (a dock beside the desk): the speed and the step count take a second
-        # row, so the bar does not force the dock, and the window, wider than the screen.
+        # Compact (a dock beside the desk): the buttons in two rows of three and the
+        # speed and the step count on a row of their own, so the bar fits a dock a
+        # quarter of the screen wide (in one row of six, the dock cut off "To the end"
+        # and half of the page at 1080p) and never forces the window wider than the screen.
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)
         rows.setSpacing(2)
-        row = QHBoxLayout()
+        row = QGridLayout() if compact else QHBoxLayout()
         rows.addLayout(row)
         self._rows = [rows, row]
         second = QHBoxLayout() if compact else row
@@ -120,11 +130,12 @@ class PlayerBar(QWidget):
             b.setObjectName(f"stepper_{key}")
             b.setToolTip(tip)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            row.addWidget(b)
+            if compact:
+                row.addWidget(b, *divmod(len(self.buttons), 3))
+            else:
+                row.addWidget(b)
             self.buttons[key] = b
-        if compact:
-            row.addStretch(1)
-        else:
+        if not compact:
             row.addSpacing(12)
         row = second
         self.speed_label = QLabel()
