@@ -19,16 +19,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +36,7 @@ from app.actions import build_actions
 from app.canvas import Canvas
 from app.commands import Commands
 from app.controls import DeskControls
+from app.dock_scroll import DockScroll
 from app.features import FEATURES, Start
 from app.gui_gc import collect_in_gui_thread
 from app.live import Live
@@ -138,16 +137,10 @@ class MainWindow(Commands, QMainWindow):
         Docks share one area as tabs and scroll their contents, so opening several never
         grows the window past its screen.
         """
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(widget)
         # As wide as the panel needs (no control is cut off), but never more than a
         # quarter of the screen: the docks open as tabs and scroll, so with the layers
         # beside them (the digits deck needs half of an 800 px screen) any number fits.
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        quarter = screen.availableGeometry().width() // 4 if screen else 320
-        scroll.setMinimumWidth(min(widget.minimumSizeHint().width() + 24, 640, quarter))
+        scroll = DockScroll(widget)
         others = self.docks()  # before the new one is made: it is a child at once
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
